@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// `node bench/lib/profile-summary.mjs <file.cpuprofile> [--top 40]`
+// Self time of a V8 CPU profile (node --cpu-prof) by package (node_modules/<pkg>, or node: internals,
+// or the workspace package) and by function, so the cost of OpenTelemetry shows as a few lines.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    top: { type: 'string', default: '40' },
+    filter: { type: 'string', default: '' },
+    // Requests the process served while profiled: adds a µs-per-request column.
+    requests: { type: 'string', default: '0' },
+  },
+});
+const top = Number(values.top);
+
+function packageOf(url) {
+  if (!url) return '(native/gc/idle)';
+  if (url.startsWith('node:')) return 'node:internal';
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm !== -1) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  const ws = /\/(packages|services)\/([^/]+)\//.exec(url);
+  if (ws) return `@media-cluster/${ws[2]}`;
+  return url;
+}
+
+for (const file of positionals) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byPkg = new Map();
+  const byFn = new Map();
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    const { functionName, url, lineNumber } = node.callFrame;
+    const name = functionName || '(anonymous)';
+    const pkg = ['(idle)', '(program)', '(garbage collector)'].includes(name) ? name : packageOf(url);
+    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + us);
+    const key = `${name} ${pkg} ${url ? `${url.split('/').slice(-1)[0]}:${lineNumber + 1}` : ''}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  }
+  // Owner: the nearest frame up the stack that is package code, so node internals and native
+  // work (Buffer, streams, http2, hashing) count for the package that asked for them.
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byOwner = new Map();
+  const internal = (p) => p === 'node:internal' || p === '(native/gc/idle)';
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    const name = node.callFrame.functionName;
+    let owner = ['(idle)', '(program)', '(garbage collector)'].includes(name) ? name : undefined;
+    for (let cur = id; owner === undefined && cur !== undefined; cur = parent.get(cur)) {
+      const p = packageOf(byId.get(cur).callFrame.url);
+      if (!internal(p)) owner = p;
+    }
+    owner ??= 'node:internal (no package on the stack)';
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
+  }
+  const busy = total - (byPkg.get('(idle)') ?? 0);
+  const requests = Number(values.requests);
+  const pct = (us) =>
+    `${((100 * us) / busy).toFixed(1)}%`.padStart(6) +
+    (requests > 0 ? ` ${(us / requests).toFixed(1).padStart(7)} µs/req` : '');
+  console.log(
+    `\n${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy)`,
+  );
+  const otel = [...byPkg].filter(
+    ([p]) =>
+      p.startsWith('@opentelemetry/') ||
+      p === 'import-in-the-middle' ||
+      p === 'require-in-the-middle' ||
+      p === 'shimmer' ||
+      p.startsWith('@grpc/') ||
+      p === 'protobufjs',
+  );
+  console.log(`OpenTelemetry + gRPC/protobuf: ${pct(otel.reduce((a, [, us]) => a + us, 0))}`);
+  console.log('-- by package');
+  for (const [pkg, us] of [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    if (pkg !== '(idle)') console.log(`${pct(us)}  ${pkg}`);
+  }
+  console.log('-- by owner (self time + node internals it called)');
+  for (const [pkg, us] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    if (pkg !== '(idle)') console.log(`${pct(us)}  ${pkg}`);
+  }
+  console.log('-- by function');
+  for (const [fn, us] of [...byFn]
+    .filter(([k]) => k.includes(values.filter))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top))
+    console.log(`${pct(us)}  ${fn}`);
+}

@@ -1,0 +1,56 @@
+// Small helpers shared by the benchmarks: statistics, machine facts, tables, result files.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = join(benchDir, '..');
+
+/** Nearest-rank percentile (p in 0..100) of numbers in any order. */
+export function percentile(xs, p) {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Median (mean of the middle two for an even count). */
+export function median(xs) {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export const round = (x, digits = 0) => (Number.isFinite(x) ? +x.toFixed(digits) : x);
+
+/** Load average as "1.2 0.9 0.8". */
+export const loadText = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+export function machine() {
+  return {
+    cpus: availableParallelism(),
+    model: cpus()[0]?.model,
+    node: process.version,
+    loadavg: loadavg().map((l) => round(l, 2)),
+  };
+}
+
+/** A markdown table: `columns` is [[header, (row) => cell, align?]]. */
+export function markdownTable(columns, rows) {
+  const head = `| ${columns.map(([h]) => h).join(' | ')} |`;
+  const rule = `| ${columns.map(([, , align]) => (align === 'left' ? '---' : '---:')).join(' | ')} |`;
+  const body = rows.map((r) => `| ${columns.map(([, cell]) => String(cell(r))).join(' | ')} |`);
+  return [head, rule, ...body].join('\n');
+}
+
+/** Writes bench/results/<name>.json and returns its path. */
+export function writeResults(name, data) {
+  const dir = join(benchDir, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}

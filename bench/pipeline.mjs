@@ -1,0 +1,304 @@
+#!/usr/bin/env node
+// `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20]
+//                       [--skip-build] [--on-env KEY=VALUE,...] [--label text] [--out pipeline]`
+//
+// Jobs of `photos` photos each through the REAL api and worker processes (services/*/dist started
+// with `node --import @media-cluster/telemetry/register`, default config: WORKER_CONCURRENCY 2,
+// the default embedder on its thread pool) on a private redis-server and PostgreSQL from testkit:
+//   off: OTEL_SDK_DISABLED=true in both processes
+//   on:  full telemetry (traces, metrics, logs) over OTLP/gRPC to testkit's OTLP receiver, run in a
+//        process of its own (bench/lib/otlp-sink.mjs) whose CPU is reported, not hidden.
+// Set-up (untimed): `pets` pets with `photos` distinct photos each, uploaded through an api.
+// Each run: empty jobs table and stream, fresh api + worker of one mode, 2 untimed warm-up jobs,
+// then `jobs` POSTs (`inflight` at a time, pets round robin, no callback) and wait until every
+// job succeeded. jobs/s = jobs / (last finished_at - first created_at) (Postgres timestamps);
+// latency = finished_at - created_at per job. `rounds` rounds, off/on order alternating; rows are
+// medians over rounds.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildServices, startOtlpSink, startService } from './lib/services.mjs';
+import {
+  loadText,
+  machine,
+  markdownTable,
+  median,
+  percentile,
+  repoRoot,
+  round,
+  writeResults,
+} from './lib/stats.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '200' },
+    photos: { type: 'string', default: '10' },
+    pets: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '3' },
+    inflight: { type: 'string', default: '20' },
+    'skip-build': { type: 'boolean', default: false },
+    'on-env': { type: 'string', default: '' },
+    label: { type: 'string', default: '' },
+    out: { type: 'string', default: 'pipeline' },
+  },
+});
+const jobs = Number(opts.jobs);
+const photosPerJob = Number(opts.photos);
+const pets = Number(opts.pets);
+const rounds = Number(opts.rounds);
+const inflight = Number(opts.inflight);
+const onEnv = Object.fromEntries(
+  opts['on-env']
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
+
+if (!opts['skip-build']) buildServices();
+const { startPostgres, startRedis, freePort, makeTempDir, removeTempDir } = await import(
+  '@media-cluster/testkit'
+);
+const { Redis } = await import('ioredis');
+const { default: pg } = await import('pg');
+
+const KEY = 'bench-pipeline-key-0123456789';
+const PREFIX = 'bench-pipeline';
+const photosDir = join(repoRoot, '..', 'shared', 'photos');
+const auth = { authorization: `Bearer ${KEY}` };
+
+const redisServer = await startRedis({ appendOnly: false });
+const postgres = await startPostgres();
+const sink = await startOtlpSink();
+const photoDir = makeTempDir('bench-pipeline-photos');
+const admin = new Redis(redisServer.url);
+const db = new pg.Pool({ connectionString: postgres.url, max: 2 });
+const shared = {
+  REDIS_URL: redisServer.url,
+  DATABASE_URL: postgres.url,
+  API_KEYS: `${KEY}:bench-owner`,
+  QUEUE_PREFIX: PREFIX,
+  PHOTO_DIR: photoDir,
+  LOG_LEVEL: 'info',
+};
+
+async function startStack(telemetry) {
+  const [port, apiMetrics, workerMetrics] = [await freePort(), await freePort(), await freePort()];
+  const otel = telemetry
+    ? { ...sink.exporterEnv(), ...onEnv, OTEL_SDK_DISABLED: 'false' }
+    : { OTEL_SDK_DISABLED: 'true' };
+  const api = await startService({
+    name: 'api',
+    env: { ...shared, ...otel, PORT: String(port), METRICS_PORT: String(apiMetrics) },
+    readyUrl: `http://127.0.0.1:${apiMetrics}/ready`,
+  });
+  const worker = await startService({
+    name: 'worker',
+    env: { ...shared, ...otel, WORKER_METRICS_PORT: String(workerMetrics) },
+    readyUrl: `http://127.0.0.1:${workerMetrics}/ready`,
+  }).catch(async (error) => {
+    await api.stop();
+    throw error;
+  });
+  return { api, worker, url: `http://127.0.0.1:${port}` };
+}
+
+async function uploadAll(url) {
+  const manifest = JSON.parse(readFileSync(join(photosDir, 'clusters', 'manifest.json'), 'utf8'));
+  const files = manifest.files.map((f) => ({
+    name: f.file.split('/').pop(),
+    bytes: readFileSync(join(photosDir, f.file)),
+  }));
+  for (let p = 0; p < pets; p++) {
+    const form = new FormData();
+    for (let i = 0; i < photosPerJob; i++) {
+      const f = files[(p * photosPerJob + i) % files.length];
+      form.append('photos', new Blob([f.bytes]), f.name);
+    }
+    const res = await fetch(`${url}/v1/pets/bench-pet-${p}/photos`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
+    if (res.status !== 201) throw new Error(`upload for pet ${p}: ${res.status} ${await res.text()}`);
+    const { photos } = await res.json();
+    if (photos.length !== photosPerJob) throw new Error(`pet ${p} has ${photos.length} photos (duplicates?)`);
+  }
+}
+
+async function createJob(url, pet) {
+  const res = await fetch(`${url}/v1/pets/bench-pet-${pet}/clustering-jobs`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    body: '{}',
+  });
+  if (res.status !== 202) throw new Error(`create job: ${res.status} ${await res.text()}`);
+  return (await res.json()).jobId;
+}
+
+/** Polls Postgres until every id succeeded; throws on a failed or dead-lettered job. */
+async function waitAll(ids, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS ok,
+              count(*) FILTER (WHERE status IN ('failed', 'dead_lettered'))::int AS bad
+         FROM jobs WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    if (rows[0].bad > 0) throw new Error(`${rows[0].bad} job(s) failed`);
+    if (rows[0].ok === ids.length) return;
+    if (Date.now() > deadline) throw new Error(`only ${rows[0].ok}/${ids.length} jobs succeeded in time`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function run(telemetry) {
+  await db.query('TRUNCATE jobs CASCADE');
+  await admin.del(`${PREFIX}:jobs`, `${PREFIX}:jobs:dlq`, `${PREFIX}:jobs:delayed`);
+  const stack = await startStack(telemetry);
+  try {
+    // Warm-up: embedder threads, JIT, pools.
+    await waitAll(await Promise.all([createJob(stack.url, 0), createJob(stack.url, 1)]), 120_000);
+    await sink.stats();
+    const cpu0 = { api: stack.api.cpuMs(), worker: stack.worker.cpuMs() };
+    const ids = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: inflight }, async () => {
+        while (next < jobs) {
+          const n = next++;
+          ids.push(await createJob(stack.url, n % pets));
+        }
+      }),
+    );
+    await waitAll(ids, 600_000);
+    // The last spans and logs leave with the next batch export (1 s): count their cost too.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const cpu = { api: stack.api.cpuMs() - cpu0.api, worker: stack.worker.cpuMs() - cpu0.worker };
+    const sinkStats = await sink.stats();
+    const { rows } = await db.query(
+      `SELECT extract(epoch FROM created_at) * 1000 AS created, extract(epoch FROM finished_at) * 1000 AS finished
+         FROM jobs WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const first = Math.min(...rows.map((r) => Number(r.created)));
+    const last = Math.max(...rows.map((r) => Number(r.finished)));
+    const latencies = rows.map((r) => Number(r.finished) - Number(r.created));
+    const seconds = (last - first) / 1000;
+    return {
+      jobs_per_s: jobs / seconds,
+      photos_per_s: (jobs * photosPerJob) / seconds,
+      p50_ms: percentile(latencies, 50),
+      p95_ms: percentile(latencies, 95),
+      seconds,
+      api_cpu_ms: cpu.api,
+      worker_cpu_ms: cpu.worker,
+      worker_cpu_ms_per_job: cpu.worker / jobs,
+      sink: sinkStats,
+    };
+  } finally {
+    await Promise.all([stack.api.stop(), stack.worker.stop()]);
+  }
+}
+
+const perRun = [];
+const label = (t) => (t ? 'on' : 'off');
+try {
+  // Set-up: photos for every pet, through an api with telemetry off.
+  const setupStack = await startStack(false);
+  try {
+    await uploadAll(setupStack.url);
+  } finally {
+    await Promise.all([setupStack.api.stop(), setupStack.worker.stop()]);
+  }
+  console.error(
+    `pipeline bench: ${jobs} jobs x ${photosPerJob} photos, ${inflight} POSTs in flight, ${rounds} rounds, load ${loadText()}`,
+  );
+  for (let r = 1; r <= rounds; r++) {
+    for (const telemetry of r % 2 === 1 ? [false, true] : [true, false]) {
+      const loadBefore = loadText();
+      const m = await run(telemetry);
+      perRun.push({ round: r, telemetry, load_before: loadBefore, ...m });
+      console.error(
+        `round ${r} ${label(telemetry).padEnd(3)} ${m.jobs_per_s.toFixed(2)} jobs/s ${Math.round(m.photos_per_s)} photos/s` +
+          ` p50 ${Math.round(m.p50_ms)} p95 ${Math.round(m.p95_ms)} ms; CPU api ${m.api_cpu_ms} ms worker ${m.worker_cpu_ms} ms` +
+          ` (${Math.round(m.worker_cpu_ms_per_job)} ms/job), sink ${m.sink.cpu_ms} ms ${m.sink.spans} spans ${m.sink.logs} logs; load ${loadText()}`,
+      );
+    }
+  }
+} finally {
+  await admin.quit();
+  await db.end();
+  await sink.stop();
+  await redisServer.stop();
+  await postgres.stop();
+  removeTempDir(photoDir);
+}
+
+const rows = [false, true].map((telemetry) => {
+  const runs = perRun.filter((x) => x.telemetry === telemetry);
+  const m = (key) => median(runs.map((x) => x[key]));
+  return {
+    name: `pipeline telemetry ${label(telemetry)}`,
+    telemetry,
+    jobs_per_s: round(m('jobs_per_s'), 2),
+    photos_per_s: round(m('photos_per_s'), 1),
+    p95_ms: round(m('p95_ms')),
+    p50_ms: round(m('p50_ms')),
+    worker_cpu_ms_per_job: round(m('worker_cpu_ms_per_job'), 1),
+    api_cpu_ms_per_job: round(median(runs.map((x) => x.api_cpu_ms / jobs)), 2),
+  };
+});
+const [off, on] = rows;
+const ratio = on.jobs_per_s / off.jobs_per_s;
+const perRound = [...new Set(perRun.map((x) => x.round))].map(
+  (r) =>
+    perRun.find((x) => x.round === r && x.telemetry).jobs_per_s /
+    perRun.find((x) => x.round === r && !x.telemetry).jobs_per_s,
+);
+const loadAfter = loadText();
+console.log(
+  `\npipeline: ${jobs} jobs x ${photosPerJob} photos, median of ${rounds} rounds; load average ${loadAfter}` +
+    (opts.label ? `; ${opts.label}` : ''),
+);
+console.log(
+  markdownTable(
+    [
+      ['telemetry', (r) => label(r.telemetry), 'left'],
+      ['jobs/s', (r) => r.jobs_per_s],
+      ['photos/s', (r) => r.photos_per_s],
+      ['p50 ms', (r) => r.p50_ms],
+      ['p95 ms', (r) => r.p95_ms],
+      ['worker CPU ms/job', (r) => r.worker_cpu_ms_per_job],
+      ['api CPU ms/job', (r) => r.api_cpu_ms_per_job],
+    ],
+    rows,
+  ),
+);
+console.log(
+  `\non/off jobs/s = ${ratio.toFixed(3)}x (per round ${perRound.map((x) => x.toFixed(3)).join(' ')}); goal >= 0.97x: ${ratio >= 0.97 ? 'met' : 'not met'}`,
+);
+const file = writeResults(opts.out, {
+  rows,
+  ratio: round(ratio, 3),
+  ratio_per_round: perRound.map((x) => round(x, 3)),
+  meta: {
+    benchmark: 'pipeline',
+    generated_at: new Date().toISOString(),
+    machine: { ...machine(), loadavg_at_end: loadAfter },
+    label: opts.label || undefined,
+    jobs,
+    photos_per_job: photosPerJob,
+    pets,
+    posts_in_flight: inflight,
+    rounds,
+    on_env: onEnv,
+    worker: 'one worker process, default config (WORKER_CONCURRENCY 2, default embedder)',
+    otlp_receiver: 'testkit startOtlpReceiver in its own process (bench/lib/otlp-sink.mjs), OTLP/gRPC',
+    statistic:
+      'median over rounds; jobs/s = jobs / (last finished_at - first created_at); latency = finished_at - created_at',
+    per_run: perRun,
+  },
+});
+console.log(`wrote ${file}`);

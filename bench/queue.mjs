@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// `pnpm bench queue [--jobs 20000] [--inflight 50] [--runs 3] [--only queue,bullmq] [--exporter noop|otlp]
+//                   [--concurrency 100] [--bullmq-concurrency 50] [--cpu-prof]`
+//
+// End-to-end throughput of this repo's Redis Streams queue against BullMQ, untraced and traced,
+// on one private redis-server: for each run a consumer process is started, then a producer
+// process adds the jobs with N adds in flight while the consumer drains them.
+//   jobs/s  = jobs / (last handler start − producer start)
+//   latency = handler start − enqueue time (the producer's Date.now() when it added the job)
+// Rows are medians of the runs (modes interleaved, so machine noise hits every mode alike).
+// Traced rows register an SDK tracer provider with a BatchSpanProcessor (SDK defaults) in
+// both processes: `--exporter noop` (default) hands batches to an exporter that drops them,
+// `--exporter otlp` exports over OTLP/gRPC to testkit's in-process OTLP receiver.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const { values: opts } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '20000' },
+    inflight: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'queue,queue-traced,bullmq,bullmq-otel' },
+    exporter: { type: 'string', default: 'noop' },
+    concurrency: { type: 'string', default: '100' },
+    'bullmq-concurrency': { type: 'string', default: '50' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'skip-build': { type: 'boolean', default: false },
+  },
+});
+const MODES = {
+  queue: { system: 'queue', traced: false },
+  'queue-traced': { system: 'queue', traced: true },
+  bullmq: { system: 'bullmq', traced: false },
+  'bullmq-otel': { system: 'bullmq', traced: true },
+};
+const modes = opts.only.split(',').map((m) => m.trim());
+for (const m of modes)
+  if (!MODES[m]) throw new Error(`unknown mode ${m}; known: ${Object.keys(MODES).join(', ')}`);
+if (!['noop', 'otlp'].includes(opts.exporter)) throw new Error('--exporter is noop or otlp');
+const jobs = Number(opts.jobs);
+const runs = Number(opts.runs);
+
+// The processes import the packages' dist/ (like production): build them first (turbo caches).
+if (!opts['skip-build']) {
+  const build = spawnSync(
+    'pnpm',
+    ['turbo', 'run', 'build', '--filter=@media-cluster/bench^...', '--output-logs=errors-only'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const { startOtlpReceiver, startRedis } = await import('@media-cluster/testkit');
+const { Redis } = await import('ioredis');
+
+function startRole(role, env) {
+  const args = [];
+  if (opts['cpu-prof']) args.push('--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`);
+  const child = spawn(process.execPath, [...args, join(here, 'queue', `${role}.mjs`)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const ready = new Promise((resolve) => lines.on('line', (l) => l === 'READY' && resolve()));
+  const result = new Promise((resolve, reject) => {
+    lines.on('line', (l) => l.startsWith('RESULT ') && resolve(JSON.parse(l.slice(7))));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code} before reporting`)));
+  });
+  return { child, ready, result };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const redisServer = await startRedis({ appendOnly: false });
+const receiver = opts.exporter === 'otlp' ? await startOtlpReceiver() : undefined;
+const admin = new Redis(redisServer.url);
+const perMode = Object.fromEntries(modes.map((m) => [m, []]));
+try {
+  for (let run = 1; run <= runs; run++) {
+    for (const mode of modes) {
+      const { system, traced } = MODES[mode];
+      await admin.flushall();
+      receiver?.reset();
+      const env = {
+        BENCH_SYSTEM: system,
+        BENCH_TRACED: traced ? '1' : '0',
+        BENCH_EXPORTER: opts.exporter,
+        BENCH_OTLP_URL: receiver?.grpcEndpoint ?? '',
+        BENCH_REDIS_URL: redisServer.url,
+        BENCH_QUEUE: `bench-${mode}-${run}`,
+        BENCH_JOBS: String(jobs),
+        BENCH_INFLIGHT: opts.inflight,
+        BENCH_CONCURRENCY: system === 'queue' ? opts.concurrency : opts['bullmq-concurrency'],
+      };
+      const consumer = startRole('consumer', env);
+      await consumer.ready;
+      const producer = startRole('producer', env);
+      const [p, c] = await Promise.all([producer.result, consumer.result]);
+      const seconds = (c.last - p.start) / 1000;
+      const row = {
+        jobs_per_s: Math.round(jobs / seconds),
+        p50_ms: c.p50,
+        p99_ms: c.p99,
+        produce_s: (p.end - p.start) / 1000,
+        cpu_us_per_job: { producer: Math.round(p.cpu_us_per_job), consumer: Math.round(c.cpu_us_per_job) },
+        pending_after: c.pending,
+        spans: traced
+          ? { producer: p.spans, consumer: c.spans, received: receiver?.spans.length }
+          : undefined,
+      };
+      perMode[mode].push(row);
+      console.log(`run ${run} ${mode.padEnd(13)} ${JSON.stringify(row)}`);
+      if (c.handled !== jobs || c.pending !== 0)
+        throw new Error(`${mode}: handled ${c.handled}, pending ${c.pending}`);
+    }
+  }
+} finally {
+  await admin.quit();
+  await receiver?.stop();
+  await redisServer.stop();
+}
+
+const rows = modes.map((name) => ({
+  name,
+  jobs_per_s: median(perMode[name].map((r) => r.jobs_per_s)),
+  p50_ms: median(perMode[name].map((r) => r.p50_ms)),
+  p99_ms: median(perMode[name].map((r) => r.p99_ms)),
+}));
+const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+const ratio = (a, b) => (byName[a] && byName[b] ? byName[a].jobs_per_s / byName[b].jobs_per_s : undefined);
+
+console.log(
+  `\n${jobs} jobs, ${opts.inflight} adds in flight, median of ${runs} runs, exporter ${opts.exporter}`,
+);
+// CPU per job (producer + consumer) moves much less than jobs/s when the machine is shared.
+const cpu = Object.fromEntries(
+  modes.map((m) => [
+    m,
+    {
+      producer: median(perMode[m].map((r) => r.cpu_us_per_job.producer)),
+      consumer: median(perMode[m].map((r) => r.cpu_us_per_job.consumer)),
+    },
+  ]),
+);
+console.log('| name | jobs/s | p50 ms | p99 ms | CPU µs/job producer + consumer |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  console.log(
+    `| ${r.name} | ${r.jobs_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${cpu[r.name].producer} + ${cpu[r.name].consumer} |`,
+  );
+}
+const traced = ratio('queue-traced', 'queue');
+const vsOtel = ratio('queue-traced', 'bullmq-otel');
+if (traced !== undefined) console.log(`queue-traced / queue = ${traced.toFixed(2)}x (goal >= 0.75x)`);
+if (vsOtel !== undefined) console.log(`queue-traced / bullmq-otel = ${vsOtel.toFixed(2)}x (goal >= 3x)`);
+
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(
+  join(here, 'results', 'queue.json'),
+  `${JSON.stringify(
+    {
+      rows,
+      meta: {
+        jobs,
+        adds_in_flight: Number(opts.inflight),
+        runs,
+        statistic: 'median',
+        jobs_per_s: 'jobs / (last handler start - producer start)',
+        latency: 'handler start - enqueue (producer Date.now() at add), ms',
+        exporter: opts.exporter,
+        concurrency: { queue: Number(opts.concurrency), bullmq: Number(opts['bullmq-concurrency']) },
+        cpu_us_per_job: cpu,
+        node: process.version,
+        date: new Date().toISOString(),
+        per_run: perMode,
+      },
+    },
+    null,
+    2,
+  )}\n`,
+);

@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createEmbedder,
+  createEmbedderPool,
+  type EmbedderPool,
+  EmbedderPoolError,
+  embedderSpec,
+  PhotoDecodeError,
+} from '../src/index.js';
+import { badManifest, clusterManifest, readChecked } from './photo-fixtures.js';
+
+describe('createEmbedderPool', () => {
+  const pools: EmbedderPool[] = [];
+  const open = (opts: Parameters<typeof createEmbedderPool>[0]) => {
+    const pool = createEmbedderPool(opts);
+    pools.push(pool);
+    return pool;
+  };
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.close()));
+  });
+
+  it('rejects an unknown embedder at once', () => {
+    expect(() => createEmbedderPool({ embedder: 'nope' as 'default' })).toThrow(EmbedderPoolError);
+    expect(() => createEmbedderPool({ embedder: 'nope' as 'default' })).toThrow(/unknown embedder/);
+  });
+
+  it("names the default embedder's model version and threshold without starting a thread", () => {
+    const pool = open({});
+    expect(pool.modelVersion).toBe(embedderSpec('default').modelVersion);
+    expect(pool.clusterThreshold).toBe(embedderSpec('default').clusterThreshold);
+    expect(pool.size).toBeGreaterThanOrEqual(1);
+  });
+
+  it('embeds on its threads exactly what the embedder gives on the calling thread', async () => {
+    const pool = open({ size: 2 });
+    const file = clusterManifest().files[0]!;
+    const bytes = readChecked(file);
+    const fromPool = await pool.process(bytes);
+    const { decodePhoto } = await import('../src/index.js');
+    const local = await (await createEmbedder('default')).embed(await decodePhoto(bytes));
+    expect(Array.from(fromPool.vector)).toEqual(Array.from(local));
+    expect(fromPool).toMatchObject({ width: file.width, height: file.height });
+    expect(bytes.length).toBeGreaterThan(0); // the caller's buffer was copied, not detached
+  });
+
+  it('fails a bad photo alone, with its decode reason, and keeps working', async () => {
+    const pool = open({ size: 2, maxPixels: 40_000_000 });
+    const bad = badManifest().files.filter((f) => f.expect === 'reject');
+    const good = clusterManifest().files.slice(0, 4);
+    const results = await Promise.allSettled([...bad, ...good].map((f) => pool.process(readChecked(f))));
+    bad.forEach((f, i) => {
+      const r = results[i]!;
+      expect(r.status, f.file).toBe('rejected');
+      const error = (r as PromiseRejectedResult).reason;
+      expect(error).toBeInstanceOf(PhotoDecodeError);
+      expect([f.file, error.code]).toEqual([f.file, f.reason]);
+    });
+    for (const r of results.slice(bad.length)) expect(r.status).toBe('fulfilled');
+  });
+
+  it('passes maxPixels to the decoder', async () => {
+    const pool = open({ size: 1, maxPixels: 1000 });
+    await expect(pool.process(readChecked(clusterManifest().files[0]!))).rejects.toMatchObject({
+      code: 'too_large_dimensions',
+    });
+  });
+
+  it('fails the photos of a thread that dies with WORKER_FAILED instead of hanging', async () => {
+    // A heap far too small for the embedder: the thread dies of out-of-memory while starting.
+    const pool = open({
+      size: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 2, maxYoungGenerationSizeMb: 1 },
+    });
+    const bytes = readChecked(clusterManifest().files[0]!);
+    const settled = await Promise.allSettled([pool.process(bytes), pool.process(bytes), pool.process(bytes)]);
+    for (const r of settled) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(EmbedderPoolError);
+      expect((r as PromiseRejectedResult).reason.code).toBe('WORKER_FAILED');
+    }
+  });
+
+  it('close() is idempotent and fails queued and later photos with POOL_CLOSED', async () => {
+    const pool = open({ size: 1, tasksPerWorker: 1 });
+    const bytes = readChecked(clusterManifest().files[0]!);
+    const pending = Promise.allSettled(Array.from({ length: 6 }, () => pool.process(bytes)));
+    const first = pool.close();
+    expect(pool.close()).toBe(first);
+    await first;
+    const settled = await pending;
+    const closedCount = settled.filter(
+      (r) => r.status === 'rejected' && (r.reason as EmbedderPoolError).code === 'POOL_CLOSED',
+    ).length;
+    expect(closedCount).toBeGreaterThanOrEqual(5); // at most the one in flight may have finished
+    expect(
+      settled.every(
+        (r) => r.status === 'fulfilled' || (r.reason as EmbedderPoolError).code === 'POOL_CLOSED',
+      ),
+    ).toBe(true);
+    await expect(pool.process(bytes)).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+  });
+});

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The shared test photos: `<repo>/../shared/photos` (a sibling of the clone), or PHOTOS_DIR. */
+export const PHOTOS_DIR =
+  process.env.PHOTOS_DIR ?? fileURLToPath(new URL('../../../../shared/photos', import.meta.url));
+
+export interface ClusterFile {
+  file: string;
+  group: string;
+  variant: string;
+  sharp: boolean;
+  width: number;
+  height: number;
+  sha256: string;
+}
+
+export interface ClusterManifest {
+  groups: Record<string, { files: string[]; not_hero: { file: string; variant: string }[] }>;
+  files: ClusterFile[];
+}
+
+export interface BadFile {
+  file: string;
+  expect: 'accept' | 'reject';
+  reason: 'empty' | 'corrupt' | 'unsupported_type' | 'too_large_dimensions' | null;
+  sha256: string;
+  note: string;
+  width?: number;
+  height?: number;
+}
+
+function readManifest<T>(relative: string): T {
+  const path = join(PHOTOS_DIR, relative);
+  if (!existsSync(path)) throw new Error(`test photos missing: ${path} (set PHOTOS_DIR)`);
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/** Reads a manifest file's bytes and fails loudly if they are not the ones the manifest describes. */
+export function readChecked(file: { file: string; sha256: string }): Buffer {
+  const bytes = readFileSync(join(PHOTOS_DIR, file.file));
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== file.sha256)
+    throw new Error(`fixture changed: ${file.file} has sha256 ${sha}, manifest says ${file.sha256}`);
+  return bytes;
+}
+
+export const clusterManifest = (): ClusterManifest => readManifest('clusters/manifest.json');
+export const badManifest = (): { files: BadFile[] } => readManifest('bad/manifest.json');
+
+/** Deterministic Fisher-Yates shuffle (mulberry32), so a failing order can be replayed. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed >>> 0;
+  const random = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,0 +1,3 @@
+export { ConfigError } from './errors.js';
+export { loadConfig } from './load-config.js';
+export { envBool, envInt, envList, envPort, envUrl } from './schema-helpers.js';

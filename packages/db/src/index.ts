@@ -1,0 +1,41 @@
+// Postgres schema, migrations and queries, and the photo blob store.
+// Every function takes its pool/client as the first argument (no globals);
+// table names are unqualified, so `search_path` picks the schema.
+
+export { type BlobStore, createFsBlobStore, type FsBlobStoreOptions } from './blob-store.js';
+export { DbError, type DbErrorCode, isDbError } from './errors.js';
+export { isUuid } from './ids.js';
+export {
+  type CreateJobResult,
+  createJob,
+  deleteQueuedJob,
+  getJob,
+  type MarkFailedOptions,
+  markJobFailed,
+  markJobRunning,
+  type NewJob,
+  type RunningJob,
+} from './jobs.js';
+export {
+  listMigrations,
+  type MigrateOptions,
+  type MigrateResult,
+  type Migration,
+  migrate,
+  migrationsApplied,
+} from './migrate.js';
+export { ensurePetOwner, getPetOwner, type PetOwnership } from './pets.js';
+export { getPhotos, getPhotosForJob, insertPhotos, listPhotoIds, type StoredPhoto } from './photos.js';
+export { type DbLogger, type Queryable, withTransaction } from './queryable.js';
+export { getJobClusters, getLatestClusters, saveJobResult } from './results.js';
+export type {
+  Cluster,
+  ClusterInput,
+  ClusteringResult,
+  Job,
+  JobPhoto,
+  JobStatus,
+  NewPhoto,
+  Photo,
+  PhotoContentType,
+} from './types.js';

@@ -1,0 +1,18 @@
+export { createConsumer } from './consumer.js';
+export * from './errors.js';
+export { type DeadLetterReason, DLQ_FIELDS, JOB_FIELDS } from './fields.js';
+export { DEFAULT_QUEUE_PREFIX, type QueueNames, queueNames } from './keys.js';
+export { DEFAULTS as QUEUE_DEFAULTS } from './options.js';
+export { createProducer } from './producer.js';
+export { METRIC as QUEUE_METRICS } from './semconv.js';
+export type {
+  Consumer,
+  ConsumerHooks,
+  ConsumerOptions,
+  JobInput,
+  JobMessage,
+  Producer,
+  ProducerOptions,
+  QueueLogger,
+  QueueStats,
+} from './types.js';

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { QueueError } from './errors.js';
+import { type QueueNames, queueNames } from './keys.js';
+import { diagLogger } from './logger.js';
+import type { ConsumerOptions, ProducerOptions } from './types.js';
+
+/** Defaults, with units. */
+export const DEFAULTS = Object.freeze({
+  maxLen: 100_000, // entries, XADD MAXLEN ~
+  concurrency: 4, // jobs at once per consumer (WORKER_CONCURRENCY)
+  claimIdleMs: 30_000, // 30 s before a stalled entry is taken over
+  maxAttempts: 5,
+  backoff: Object.freeze({ baseMs: 1_000, maxMs: 60_000 }), // 1 s doubling to 60 s
+  blockMs: 2_000, // 2 s XREADGROUP BLOCK (close() unblocks it at once)
+  batchSize: 100, // entries per XREADGROUP / XAUTOCLAIM
+  parentMode: 'parent' as const,
+});
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const producerSchema = z.object({ maxLen: int(1, 1e9).default(DEFAULTS.maxLen) });
+
+const consumerSchema = z.object({
+  consumer: z.string().min(1).max(200).regex(/^\S+$/, 'expected no spaces').optional(),
+  concurrency: int(1, 10_000).default(DEFAULTS.concurrency),
+  claimIdleMs: int(10, 86_400_000).default(DEFAULTS.claimIdleMs),
+  maxAttempts: int(1, 1_000).default(DEFAULTS.maxAttempts),
+  backoff: z
+    .object({ baseMs: int(0, 86_400_000), maxMs: int(0, 86_400_000) })
+    .refine((b) => b.baseMs <= b.maxMs, 'expected baseMs <= maxMs')
+    .default(DEFAULTS.backoff),
+  blockMs: int(1, 600_000).default(DEFAULTS.blockMs),
+  batchSize: int(1, 10_000).default(DEFAULTS.batchSize),
+  parentMode: z.enum(['parent', 'link']).default(DEFAULTS.parentMode),
+  drainTimeoutMs: int(0, 86_400_000).optional(),
+  abortOnTakeover: z.boolean().default(false),
+  maxLen: int(1, 1e9).default(DEFAULTS.maxLen),
+});
+
+function fail(issues: string[]): never {
+  throw new QueueError('QUEUE_INVALID_OPTIONS', `Invalid queue options:\n  - ${issues.join('\n  - ')}`);
+}
+
+function zodIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+}
+
+function checkRedis(redis: unknown, issues: string[]): void {
+  const r = redis as { xadd?: unknown; duplicate?: unknown } | undefined;
+  if (!r || typeof r.xadd !== 'function' || typeof r.duplicate !== 'function') {
+    issues.push('redis: expected an ioredis client');
+  }
+}
+
+function checkNames(names: QueueNames | undefined, issues: string[]): QueueNames {
+  if (names === undefined) return queueNames();
+  for (const key of ['stream', 'group', 'dlq', 'delayed'] as const) {
+    if (typeof names[key] !== 'string' || names[key].length === 0)
+      issues.push(`names.${key}: expected a name`);
+  }
+  return names;
+}
+
+export function resolveProducerOptions(options: ProducerOptions) {
+  const issues: string[] = [];
+  checkRedis(options?.redis, issues);
+  const names = checkNames(options?.names, issues);
+  const parsed = producerSchema.safeParse({ maxLen: options?.maxLen });
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (issues.length > 0 || !parsed.success) fail(issues);
+  return { redis: options.redis, names, ...parsed.data };
+}
+
+export function defaultConsumerName(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export function resolveConsumerOptions(options: ConsumerOptions) {
+  const issues: string[] = [];
+  checkRedis(options?.redis, issues);
+  const names = checkNames(options?.names, issues);
+  if (typeof options?.handler !== 'function') issues.push('handler: expected a function');
+  const { redis, handler, hooks, logger, names: _names, ...rest } = options ?? ({} as ConsumerOptions);
+  for (const hook of ['onRetry', 'onDeadLetter', 'onMalformed'] as const) {
+    if (hooks?.[hook] !== undefined && typeof hooks[hook] !== 'function')
+      issues.push(`hooks.${hook}: expected a function`);
+  }
+  const parsed = consumerSchema.safeParse(rest);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (issues.length > 0 || !parsed.success) fail(issues);
+  const { consumer, ...settings } = parsed.data;
+  return {
+    redis,
+    names,
+    handler,
+    hooks: hooks ?? {},
+    logger: logger ?? diagLogger,
+    consumer: consumer ?? defaultConsumerName(),
+    ...settings,
+  };
+}
+
+export type ResolvedConsumerOptions = ReturnType<typeof resolveConsumerOptions>;

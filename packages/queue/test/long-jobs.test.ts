@@ -1,0 +1,119 @@
+import { waitFor } from '@media-cluster/testkit';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createConsumer, createProducer, type JobMessage } from '../src/index.js';
+import {
+  closeClients,
+  deferred,
+  deleteQueue,
+  pendingCount,
+  recordingLogger,
+  redisClient,
+  testNames,
+} from './support.js';
+
+const redisUrl = inject('redisUrl');
+afterAll(closeClients);
+
+describe('a job that runs longer than claimIdleMs', () => {
+  it('is kept alive by the heartbeat: another consumer does not take it over, it runs once', async () => {
+    const redis = redisClient(redisUrl);
+    const names = testNames();
+    const producer = createProducer({ redis, names });
+    const runs: JobMessage[] = [];
+    const signals: AbortSignal[] = [];
+    const handler = async (job: JobMessage, signal: AbortSignal) => {
+      runs.push(job);
+      signals.push(signal);
+      // Four claim periods long.
+      await new Promise((r) => setTimeout(r, 1_200));
+    };
+    const options = { redis, names, claimIdleMs: 300, handler, logger: recordingLogger() };
+    const slow = createConsumer({ ...options, consumer: 'slow' });
+    const watcher = createConsumer({ ...options, consumer: 'watcher' });
+    await slow.start();
+    await producer.send({ jobId: 'long', petId: 'p' });
+    await waitFor(() => runs.length === 1, { what: 'job started' });
+    // The watcher starts claiming while the long job runs.
+    await watcher.start();
+    await waitFor(async () => (await pendingCount(redis, names)) === 0, {
+      what: 'job acked',
+      timeoutMs: 10_000,
+    });
+    await Promise.all([slow.close(), watcher.close()]);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ deliveryCount: 1, attempt: 1 });
+    expect(signals[0]?.aborted).toBe(false);
+    await deleteQueue(redis, names);
+  });
+
+  it('close() keeps the heartbeat going while it drains a long job: no other consumer takes it over', async () => {
+    const redis = redisClient(redisUrl);
+    const names = testNames();
+    const producer = createProducer({ redis, names });
+    const runs: string[] = [];
+    const started = deferred();
+    const options = { redis, names, claimIdleMs: 300, logger: recordingLogger() };
+    const leaving = createConsumer({
+      ...options,
+      consumer: 'leaving',
+      handler: async () => {
+        runs.push('leaving');
+        started.resolve();
+        await new Promise((r) => setTimeout(r, 1_200));
+      },
+    });
+    const staying = createConsumer({
+      ...options,
+      consumer: 'staying',
+      handler: async () => {
+        runs.push('staying');
+      },
+    });
+    await leaving.start();
+    await producer.send({ jobId: 'long', petId: 'p' });
+    await started.promise;
+    await staying.start();
+    await leaving.close();
+    expect(await pendingCount(redis, names)).toBe(0);
+    await staying.close();
+    expect(runs).toEqual(['leaving']);
+    await deleteQueue(redis, names);
+  });
+
+  it('abortOnTakeover: when another consumer takes its entry over, the heartbeat notices and aborts the handler signal', async () => {
+    const redis = redisClient(redisUrl);
+    const names = testNames();
+    const producer = createProducer({ redis, names });
+    const started = deferred<AbortSignal>();
+    const logger = recordingLogger();
+    const consumer = createConsumer({
+      redis,
+      names,
+      consumer: 'victim',
+      claimIdleMs: 300,
+      abortOnTakeover: true,
+      logger,
+      handler: (_job, signal) => {
+        started.resolve(signal);
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
+      },
+    });
+    await consumer.start();
+    const id = await producer.send({ jobId: 'contested', petId: 'p' });
+    const signal = await started.promise;
+    // What a consumer that saw this one as dead would do.
+    await redis.xclaim(names.stream, names.group, 'thief', 0, id, 'JUSTID');
+    await waitFor(() => signal.aborted, { what: 'handler aborted' });
+    expect((signal.reason as { code?: string }).code).toBe('QUEUE_ABORTED');
+    await consumer.close();
+    // Not a failed attempt: no retry, no DLQ; the entry is the thief's now.
+    expect(await redis.zcard(names.delayed)).toBe(0);
+    expect(await redis.xlen(names.dlq)).toBe(0);
+    const pending = (await redis.xpending(names.stream, names.group, '-', '+', 10)) as [string, string][];
+    expect(pending.map(([entry, owner]) => [entry, owner])).toEqual([[id, 'thief']]);
+    expect(logger.lines.some((l) => l.msg.startsWith('another consumer took this entry over'))).toBe(true);
+    await deleteQueue(redis, names);
+  });
+});

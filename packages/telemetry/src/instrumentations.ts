@@ -1,0 +1,85 @@
+import type { IncomingMessage } from 'node:http';
+import type { RequestOptions } from 'node:https';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
+import { redactUrlPath } from './redact-url-path.js';
+import { INSTRUMENTATION_NAMES, type InstrumentationName } from './settings.js';
+
+export interface InstrumentationOptions {
+  /** Local ports whose requests are not traced (our metrics servers). */
+  untracedPorts: ReadonlySet<number>;
+  /** Send pino records over OTLP (off when OTEL_LOGS_EXPORTER=none). */
+  logSending: boolean;
+  /** Which to load. @defaultValue all of them */
+  enabled?: ReadonlySet<InstrumentationName>;
+}
+
+/** Outgoing URL without query, fragment, credentials or raw ids. */
+export function outgoingUrl(options: RequestOptions): string {
+  const protocol = options.protocol ?? 'http:';
+  const host = options.hostname ?? options.host ?? 'localhost';
+  const port = options.port === undefined || options.port === null ? '' : String(options.port);
+  const defaultPort = (protocol === 'https:' && port === '443') || (protocol === 'http:' && port === '80');
+  const hostPort = port === '' || defaultPort || host.includes(':') ? host : `${host}:${port}`;
+  return `${protocol}//${hostPort}${redactUrlPath(options.path ?? '/')}`;
+}
+
+/**
+ * Only the instrumentations this system uses, each configured for the least
+ * work per request that still gives the spans the design asks for.
+ */
+export function createInstrumentations({
+  untracedPorts,
+  logSending,
+  enabled = new Set(INSTRUMENTATION_NAMES),
+}: InstrumentationOptions): Instrumentation[] {
+  const all: Record<InstrumentationName, () => Instrumentation> = {
+    http: () =>
+      new HttpInstrumentation({
+        // Scrapes and probes of our metrics servers would be noise.
+        ignoreIncomingRequestHook: (request: IncomingMessage) => {
+          const port = request.socket?.localPort;
+          return port !== undefined && untracedPorts.has(port);
+        },
+        // The route template replaces the raw path (pet ids are personal data),
+        // and the query string is never recorded.
+        startIncomingSpanHook: (request: IncomingMessage) => ({
+          [ATTR_URL_PATH]: redactUrlPath(request.url),
+          [ATTR_URL_QUERY]: undefined,
+        }),
+        startOutgoingSpanHook: (options: RequestOptions) => ({ [ATTR_URL_FULL]: outgoingUrl(options) }),
+        // Outgoing calls outside any span (library housekeeping) are not worth a trace.
+        requireParentforOutgoingSpans: true,
+        redactedQueryParamsServer: [],
+      }),
+    express: () =>
+      new ExpressInstrumentation({
+        // One span per request handler; middleware and router layers would
+        // add several spans per request for no insight (and cost the most).
+        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
+      }),
+    ioredis: () =>
+      new IORedisInstrumentation({
+        // Idle XREADGROUP BLOCK loops and health pings run outside any span:
+        // without a parent they would each start a trace of their own.
+        requireParentSpan: true,
+        // Command name only: arguments carry pet ids (XADD) and payloads.
+        dbStatementSerializer: (command: string) => command,
+      }),
+    pg: () =>
+      new PgInstrumentation({
+        requireParentSpan: true,
+        // Pool checkouts are not queries; the query spans say enough.
+        ignoreConnectSpans: true,
+        // Never capture parameter values.
+        enhancedDatabaseReporting: false,
+      }),
+    pino: () => new PinoInstrumentation({ disableLogSending: !logSending }),
+  };
+  return INSTRUMENTATION_NAMES.filter((name) => enabled.has(name)).map((name) => all[name]());
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  defaultResource,
+  envDetector,
+  hostDetector,
+  processDetector,
+  type Resource,
+  type ResourceDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+interface PackageInfo {
+  name?: string;
+  version?: string;
+}
+
+/** The package.json nearest to the main script (the service being run). */
+function mainPackage(script: string | undefined): PackageInfo {
+  if (!script) return {};
+  let dir = dirname(resolve(script));
+  for (let i = 0; i < 8; i++) {
+    try {
+      return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageInfo;
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  return {};
+}
+
+/**
+ * The base resource: service.name and service.version from the service's
+ * package.json (`@media-cluster/api` -> `media-cluster-api`), used only where
+ * OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES do not say otherwise.
+ */
+export function baseResource(script: string | undefined = process.argv[1]): Resource {
+  const pkg = mainPackage(script);
+  const attributes: Record<string, string> = {};
+  if (pkg.name) attributes[ATTR_SERVICE_NAME] = pkg.name.replace(/^@/, '').replace(/\//g, '-');
+  if (pkg.version) attributes[ATTR_SERVICE_VERSION] = pkg.version;
+  return defaultResource().merge(resourceFromAttributes(attributes));
+}
+
+/**
+ * Detectors in merge order (a later one wins): service.instance.id (a random
+ * uuid per process, so replicas of a scaled worker stay apart), process and
+ * host facts, then the OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES variables,
+ * which override everything.
+ */
+export const resourceDetectors: ResourceDetector[] = [
+  serviceInstanceIdDetector,
+  processDetector,
+  hostDetector,
+  envDetector,
+];

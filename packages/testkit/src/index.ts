@@ -1,0 +1,66 @@
+export { findBinary } from './binaries.js';
+export { freePort } from './free-port.js';
+export { createTestSchema, type TestSchema, uniqueName } from './isolation.js';
+export { findLeaks, type Leaks } from './leak-check.js';
+export { normalizeLogs, normalizeMetrics, normalizeTraces } from './otlp-normalize.js';
+export { PROTO_DIR } from './otlp-proto.js';
+export {
+  type LogFilter,
+  type OtlpReceiver,
+  type OtlpReceiverOptions,
+  type SpanFilter,
+  startOtlpReceiver,
+  type WaitForItemsOptions,
+  type WaitForMetricOptions,
+} from './otlp-receiver.js';
+export type {
+  Attributes,
+  InstrumentationScope,
+  MetricType,
+  OtlpSignal,
+  OtlpTransport,
+  ReceivedCall,
+  ReceivedDataPoint,
+  ReceivedExemplar,
+  ReceivedLog,
+  ReceivedMetric,
+  ReceivedSpan,
+  ReceiverBehaviour,
+  SpanKindName,
+  StatusCodeName,
+  Temporality,
+} from './otlp-types.js';
+export { canConnect, type PostgresOptions, startPostgres } from './postgres.js';
+export {
+  leftovers,
+  makeTempDir,
+  removeTempDir,
+  runId,
+  type Spawned,
+  spawnTracked,
+  stopProcess,
+} from './processes.js';
+export { type PrometheusHandle, type PrometheusOptions, startPrometheus } from './prometheus.js';
+export {
+  type PromAlert,
+  type PromExemplarSeries,
+  type PromRuleGroup,
+  type PromSample,
+  type PromSeries,
+  type PromTarget,
+  parseSampleValue,
+  type QueryRangeOptions,
+} from './prometheus-api.js';
+export {
+  buildPrometheusConfig,
+  DEFAULT_JOB,
+  type ScrapeJob,
+  type ScrapeTarget,
+} from './prometheus-config.js';
+export { type PromtoolOptions, type PromtoolResult, promtool } from './promtool.js';
+export { pingRedis, type RedisOptions, startRedis } from './redis.js';
+export type { ServiceHandle } from './service-handle.js';
+export { type ServiceProcess, type SpawnServiceOptions, spawnService } from './spawn-service.js';
+export { buildTraceTree, type RenderTraceOptions, renderTraceTree, type TraceNode } from './trace-tree.js';
+export type { TestkitProvidedContext } from './vitest-context.js';
+export { type WaitOptions, waitFor } from './wait-for.js';

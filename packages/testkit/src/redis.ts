@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { findBinary } from './binaries.js';
+import { freePort } from './free-port.js';
+import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
+import type { ServiceHandle } from './service-handle.js';
+import { waitFor } from './wait-for.js';
+
+export interface RedisOptions {
+  /** Append-only file on, so data survives `kill()` + `restart()`. @defaultValue true */
+  appendOnly?: boolean;
+  /** Use this URL instead of starting a server (e.g. `REDIS_URL`). */
+  url?: string;
+  /** Keep data here across runs (not removed by `stop()`); default: a fresh temp dir. */
+  dataDir?: string;
+  /** Port to listen on; default: a free one. */
+  port?: number;
+}
+
+/** Sends PING over a raw socket; true on +PONG. */
+export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+/** Starts a private redis-server on a free port in a temp dir (or wraps `options.url`). */
+export async function startRedis(options: RedisOptions = {}): Promise<ServiceHandle> {
+  if (options.url) return external(options.url);
+  const binary = findBinary('redis-server');
+  const port = options.port ?? (await freePort());
+  const dir = options.dataDir ?? makeTempDir('redis');
+  if (options.dataDir) mkdirSync(dir, { recursive: true });
+  const appendOnly = options.appendOnly ?? true;
+  let proc: Spawned | undefined;
+  let stopped = false;
+
+  const launch = async () => {
+    proc = spawnTracked(binary, [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      appendOnly ? 'yes' : 'no',
+      '--appendfsync',
+      'everysec',
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
+    ]);
+    const current = proc;
+    await waitFor(
+      async () => {
+        if (current.child.exitCode !== null) throw new Error(`redis-server exited: ${current.output()}`);
+        return pingRedis(port);
+      },
+      { timeoutMs: 10_000, what: `redis-server on port ${port}` },
+    );
+  };
+  await launch();
+
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    owned: true,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (proc) await stopProcess(proc, 'SIGTERM');
+      if (!options.dataDir) removeTempDir(dir);
+    },
+    async kill() {
+      if (proc) await stopProcess(proc, 'SIGKILL');
+    },
+    async restart() {
+      if (proc) await stopProcess(proc, 'SIGTERM');
+      await launch();
+    },
+  };
+}
+
+function external(url: string): ServiceHandle {
+  const refuse = async () => {
+    throw new Error(`Cannot kill/restart an external Redis (${url}); start a private one for fault tests.`);
+  };
+  return {
+    url,
+    port: Number(new URL(url).port || 6379),
+    owned: false,
+    stop: async () => {},
+    kill: refuse,
+    restart: refuse,
+  };
+}

@@ -1,0 +1,14 @@
+// Importing anything from '@media-cluster/testkit' brings this augmentation
+// along, so `inject('redisUrl')` is typed in every package's tests.
+import type {} from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Shared Redis for this run (private instance, or `REDIS_URL`). */
+    redisUrl: string;
+    /** Shared PostgreSQL for this run (private instance, or `DATABASE_URL`). Use createTestSchema(). */
+    databaseUrl: string;
+  }
+}
+
+export type TestkitProvidedContext = import('vitest').ProvidedContext;

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Set-up shared by `npm start` and `npm test`: installs what is missing (pnpm,
+// redis-server, postgresql, prometheus, docker-compose), installs deps, builds,
+// then runs the stack or the tests. Quiet when everything is already there.
+// Plain Node, no dependencies: it runs before `pnpm install`.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PNPM_VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager.split(
+  '@',
+)[1];
+const [mode = 'test', ...passThrough] = process.argv.slice(2);
+const isRoot = process.getuid?.() === 0;
+
+const say = (msg) => process.stderr.write(`[setup] ${msg}\n`);
+const fail = (msg) => {
+  process.stderr.write(`\n[setup] ${msg}\n`);
+  process.exit(1);
+};
+
+function onPath(name) {
+  const dirs = (process.env.PATH ?? '').split(delimiter);
+  if (name === 'initdb' && existsSync('/usr/lib/postgresql')) {
+    for (const v of readdirSync('/usr/lib/postgresql')) dirs.push(join('/usr/lib/postgresql', v, 'bin'));
+  }
+  return dirs.some((d) => d && existsSync(join(d, name)));
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
+  if (r.status !== 0) fail(`"${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal}).`);
+}
+
+// 1. Node
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 20) fail(`Node ${process.versions.node} is too old: Node 20 or newer is needed.`);
+
+// 2. System binaries the services and tests run for real.
+const NEEDED =
+  mode === 'lint'
+    ? []
+    : [
+        { bin: 'redis-server', apt: 'redis-server', why: 'Redis for the queue' },
+        { bin: 'initdb', apt: 'postgresql', why: 'PostgreSQL for job results' },
+        ...(mode === 'test'
+          ? [
+              { bin: 'prometheus', apt: 'prometheus', why: 'Prometheus for the metrics and alert tests' },
+              { bin: 'promtool', apt: 'prometheus', why: 'promtool for the rule tests' },
+              { bin: 'docker-compose', apt: 'docker-compose', why: 'docker-compose config validation' },
+            ]
+          : []),
+      ];
+const missing = NEEDED.filter((n) => !onPath(n.bin));
+if (missing.length > 0) {
+  const packages = [...new Set(missing.map((m) => m.apt))];
+  if (isRoot && onPath('apt-get')) {
+    say(`installing ${packages.join(', ')} with apt-get (${missing.map((m) => m.why).join('; ')})`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run('apt-get', ['update', '-qq'], { env });
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env });
+  } else {
+    fail(
+      `Missing: ${missing.map((m) => `${m.bin} (${m.why})`).join(', ')}.\n` +
+        `Install them, e.g.: sudo apt-get install ${packages.join(' ')}\n` +
+        `(or set REDIS_URL / DATABASE_URL to servers you already run).`,
+    );
+  }
+}
+
+// 3. pnpm, pinned.
+function pnpmVersion() {
+  try {
+    return execFileSync('pnpm', ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+let pnpm = ['pnpm'];
+if (pnpmVersion() !== PNPM_VERSION) {
+  say(`installing pnpm@${PNPM_VERSION}`);
+  const r = spawnSync('npm', ['install', '-g', `pnpm@${PNPM_VERSION}`], { stdio: 'inherit' });
+  if (r.status !== 0 || pnpmVersion() !== PNPM_VERSION) {
+    say(`global install not possible here; using npx pnpm@${PNPM_VERSION}`);
+    pnpm = ['npx', '--yes', `pnpm@${PNPM_VERSION}`];
+  }
+}
+const pn = (args, opts) => run(pnpm[0], [...pnpm.slice(1), ...args], opts);
+
+// 4. Dependencies, when the lockfile changed since the last install.
+const installEnv = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', COREPACK_INTEGRITY_KEYS: '0' };
+const stamp = join(ROOT, 'node_modules', '.bootstrap-lock-hash');
+const lockHash = createHash('sha256')
+  .update(readFileSync(join(ROOT, 'pnpm-lock.yaml')))
+  .digest('hex');
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
+  say('installing dependencies (pnpm install --frozen-lockfile)');
+  pn(['install', '--frozen-lockfile', '--reporter=append-only'], { env: installEnv });
+  writeFileSync(stamp, lockHash);
+}
+
+// 5. Build (turbo caches: a no-op when nothing changed).
+pn(['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', '--log-prefix=none'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+
+// 6. Run.
+const TARGETS = {
+  start: [process.execPath, [join(ROOT, 'scripts', 'start.mjs'), ...passThrough]],
+  test: [pnpm[0], [...pnpm.slice(1), 'exec', 'vitest', 'run', ...passThrough]],
+  lint: [pnpm[0], [...pnpm.slice(1), 'exec', 'biome', 'ci', '.', ...passThrough]],
+};
+const target = TARGETS[mode] ?? fail(`unknown mode "${mode}": use start, test or lint`);
+const child = spawn(target[0], target[1], { stdio: 'inherit', cwd: ROOT });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

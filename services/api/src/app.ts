@@ -1,0 +1,47 @@
+import express, { type Express, type Request } from 'express';
+import type { AppDeps } from './deps.js';
+import { ApiError } from './errors.js';
+import { requireApiKey } from './http/auth.js';
+import { errorHandler } from './http/error-handler.js';
+import { jsonBody } from './http/json-body.js';
+import { requestContext } from './http/request-context.js';
+import { createApiMetrics } from './metrics.js';
+import { getPetClusters } from './routes/clusters.js';
+import { health, ready } from './routes/health.js';
+import { createClusteringJob, getClusteringJob } from './routes/jobs.js';
+import { uploadPhotos } from './routes/photos.js';
+
+export type { AppDeps, JobProducer, RedisPinger } from './deps.js';
+export { checkReadiness, type Readiness } from './routes/health.js';
+
+/** Builds the HTTP API (design.md, "HTTP API") without listening. */
+export function createApp(deps: AppDeps): Express {
+  const metrics = deps.metrics ?? createApiMetrics();
+  const auth = requireApiKey(deps.config.API_KEYS, metrics);
+  const app = express();
+  app.disable('x-powered-by');
+  // ETags only where we define them (job status), never express's automatic ones.
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(deps.logger));
+
+  app.get('/health', health());
+  app.get('/ready', ready(deps));
+
+  app.post('/v1/pets/:petId/photos', auth, uploadPhotos(deps, metrics));
+  app.post(
+    '/v1/pets/:petId/clustering-jobs',
+    auth,
+    jsonBody(deps.config.MAX_JSON_BYTES),
+    createClusteringJob(deps, metrics),
+  );
+  app.get('/v1/pets/:petId/clusters', auth, getPetClusters(deps, metrics));
+  app.get('/v1/jobs/:jobId', auth, getClusteringJob(deps, metrics));
+
+  app.use((req: Request) => {
+    throw new ApiError('not_found', `No route for ${req.method} of this path`);
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,82 @@
+import { envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import { z } from 'zod';
+
+const MB = 1024 * 1024;
+const OWNER = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** One `key:owner` pair of `API_KEYS`. */
+export interface ApiKey {
+  key: string;
+  owner: string;
+}
+
+/** `API_KEYS`: comma-separated `key:owner` pairs; keys at least 8 characters and unique. */
+const apiKeys = () =>
+  envList().transform((pairs, ctx): ApiKey[] => {
+    const keys: ApiKey[] = [];
+    pairs.forEach((pair, i) => {
+      const at = pair.lastIndexOf(':');
+      const key = at > 0 ? pair.slice(0, at) : '';
+      const owner = at > 0 ? pair.slice(at + 1) : '';
+      // Never echo the pair: it holds a secret.
+      if (key.length < 8 || /\s/.test(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${i + 1}: expected key:owner with a key of 8+ characters`,
+        });
+      } else if (!OWNER.test(owner)) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: owner must be 1-64 of A-Z a-z 0-9 . _ -` });
+      } else if (keys.some((k) => k.key === key)) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: the same key is listed twice` });
+      } else {
+        keys.push({ key, owner });
+      }
+    });
+    if (keys.length === 0 && pairs.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected at least one key:owner pair' });
+    }
+    return keys;
+  });
+
+const schema = z.object({
+  /** Public HTTP port. */
+  PORT: envPort().default(8080),
+  /** `/metrics` (and /health, /ready) for Prometheus, off the public port. */
+  METRICS_PORT: envPort().default(9464),
+  /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  REDIS_URL: envUrl(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  DATABASE_URL: envUrl(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
+  API_KEYS: apiKeys(),
+  /** Hosts (exact `host` or `host:port`) a job's callbackUrl may point at; empty: no callbacks. */
+  CALLBACK_ALLOWED_HOSTS: envList().default([]),
+  /** Per photo: 15 MB. */
+  MAX_PHOTO_BYTES: envInt(1, 1024 * MB).default(15 * MB),
+  /** Files per upload request. */
+  MAX_PHOTOS: envInt(1, 1_000).default(50),
+  /** Whole multipart request: 100 MB. */
+  MAX_UPLOAD_BYTES: envInt(1, 4096 * MB).default(100 * MB),
+  /** JSON bodies: 16 KB. */
+  MAX_JSON_BYTES: envInt(2, MB).default(16 * 1024),
+  /** Decoded size limit (width x height) checked from the header before decoding: 40 Mpx. */
+  MAX_PIXELS: envInt(1).default(40_000_000),
+  /** Blob store root (shared with the worker). */
+  PHOTO_DIR: z.string().default('.data/photos'),
+  /** Prefix of the Redis stream names (`<prefix>:jobs`, ...), same as the worker's. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9:_-]+$/i, { error: 'expected letters, digits, : _ -' })
+    .default('media-cluster'),
+  /** `Retry-After` on 202: how soon a client should poll the job: 1 s. */
+  RETRY_AFTER_SECONDS: envInt(0, 3_600).default(1),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** In-flight requests get this long to finish on SIGTERM: 10 s. */
+  SHUTDOWN_GRACE_MS: envInt(0).default(10_000),
+});
+
+export type ApiConfig = Readonly<z.output<typeof schema>>;
+
+/** Validates the api's environment once; throws ConfigError listing every bad key. */
+export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  return loadConfig(schema, env);
+}

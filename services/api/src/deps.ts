@@ -1,0 +1,30 @@
+import type { BlobStore } from '@media-cluster/db';
+import type pg from 'pg';
+import type { ApiConfig } from './config.js';
+import type { Logger } from './logger.js';
+import type { ApiMetrics } from './metrics.js';
+
+/** What the api needs from the queue producer (packages/queue's `createProducer`). */
+export interface JobProducer {
+  /** Enqueues a job message; resolves with the stream entry id. */
+  send(message: { jobId: string; petId: string; attempt?: number }): Promise<string>;
+}
+
+/** What `/ready` needs from Redis (an ioredis client fits). */
+export interface RedisPinger {
+  ping(): Promise<string>;
+  /** ioredis connection state; anything but `ready` is not ready. */
+  readonly status?: string;
+}
+
+export interface AppDeps {
+  config: ApiConfig;
+  db: pg.Pool;
+  producer: JobProducer;
+  blobs: BlobStore;
+  logger: Logger;
+  /** Pinged by `/ready`; without it `/ready` reports Redis as not configured (503). */
+  redis?: RedisPinger;
+  /** Created (and touched at 0) when not given. */
+  metrics?: ApiMetrics;
+}

@@ -1,0 +1,19 @@
+import type { Logger } from '../logger.js';
+
+/** Per-request state the api's middleware set up, on `req`. */
+export interface RequestState {
+  requestId: string;
+  /** Trace id of the server span (the log `correlation_id`), when traced. */
+  traceId: string | undefined;
+  log: Logger;
+  /** Set by the auth middleware. */
+  owner?: string;
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      state: RequestState;
+    }
+  }
+}

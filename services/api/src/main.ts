@@ -1,0 +1,123 @@
+import type { Server } from 'node:http';
+import { createFsBlobStore, migrate } from '@media-cluster/db';
+import { createProducer, queueNames } from '@media-cluster/queue';
+import {
+  createLogger,
+  type MetricsServer,
+  shutdownTelemetry,
+  startMetricsServer,
+} from '@media-cluster/telemetry';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { checkReadiness, createApp } from './app.js';
+import { loadApiConfig } from './config.js';
+import { createApiMetrics } from './metrics.js';
+
+/**
+ * The api process: config -> migrations -> listen; SIGTERM/SIGINT -> stop
+ * accepting, let in-flight requests finish (up to SHUTDOWN_GRACE_MS), close
+ * the producer, Redis and Postgres, then flush telemetry.
+ */
+export async function main(): Promise<void> {
+  const config = loadApiConfig();
+  const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
+  const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, connectionTimeoutMillis: 5_000 });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  db.on('error', (error) => logger.warn({ err: error }, 'postgres idle client error'));
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+  });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+
+  let server: Server | undefined;
+  let metricsServer: MetricsServer | undefined;
+  const producer = createProducer({ redis, names: queueNames(config.QUEUE_PREFIX) });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      logger.info({ event: 'shutdown', signal }, 'shutting down');
+      const steps: Array<[string, () => Promise<unknown>]> = [
+        ['http server', () => closeServer(server, config.SHUTDOWN_GRACE_MS)],
+        ['metrics server', async () => metricsServer?.close()],
+        ['producer', () => producer.close()],
+        ['redis', () => redis.quit().catch(() => redis.disconnect())],
+        ['postgres', () => db.end()],
+      ];
+      // Every step runs even when an earlier one fails.
+      for (const [name, step] of steps) {
+        await step().catch((error: unknown) =>
+          logger.error({ err: error, step: name }, 'shutdown step failed'),
+        );
+      }
+      logger.info({ event: 'shutdown_complete' }, 'stopped');
+      await shutdownTelemetry();
+    })();
+    return stopping;
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM').finally(() => process.exit(0)));
+  process.once('SIGINT', () => void stop('SIGINT').finally(() => process.exit(0)));
+
+  try {
+    await redis.connect();
+    const migrated = await migrate(db, { logger });
+    logger.info(
+      { event: 'migrations', applied: migrated.applied, current: migrated.current },
+      'schema ready',
+    );
+    const deps = {
+      config,
+      db,
+      redis,
+      producer,
+      blobs: createFsBlobStore({ dir: config.PHOTO_DIR }),
+      logger,
+      metrics: createApiMetrics(),
+    };
+    const app = createApp(deps);
+    metricsServer = await startMetricsServer({
+      port: config.METRICS_PORT,
+      token: config.METRICS_TOKEN,
+      ready: async () => {
+        const readiness = await checkReadiness(deps);
+        return { ok: readiness.ready, checks: readiness.checks };
+      },
+    });
+    server = await listen(app, config.PORT);
+    logger.info(
+      { event: 'listening', port: config.PORT, metrics_port: metricsServer.port },
+      `api listening on :${config.PORT}`,
+    );
+  } catch (error) {
+    await stop('startup_failed');
+    throw error;
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(server)));
+    // Slow clients cannot hold a socket forever: whole request 5 min, headers 30 s.
+    server.requestTimeout = 300_000;
+    server.headersTimeout = 30_000;
+  });
+}
+
+/** Stops accepting, waits for in-flight requests, then drops what is left after `graceMs`. */
+function closeServer(server: Server | undefined, graceMs: number): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    // Keep-alive sockets go idle as their last response ends; close them then, or they hold close() open.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    timer.unref();
+    sweep.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      clearInterval(sweep);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,72 @@
+import { migrationsApplied } from '@media-cluster/db';
+import type { Request, Response } from 'express';
+import type { AppDeps } from '../deps.js';
+
+/** Each dependency check gets this long: 2 s. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+/** ioredis states of a client that has lost (or never opened) its connection. */
+const DOWN_STATES = new Set(['reconnecting', 'close', 'end', 'wait']);
+
+export type CheckResult = 'ok' | 'unreachable' | 'timeout' | 'pending' | 'not_configured';
+
+export interface Readiness {
+  ready: boolean;
+  checks: { redis: CheckResult; postgres: CheckResult; migrations: CheckResult };
+}
+
+async function check(probe: () => Promise<CheckResult>): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<CheckResult>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), CHECK_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([probe().catch((): CheckResult => 'unreachable'), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Redis PING, Postgres SELECT 1 and "every migration applied", in parallel, each bounded. */
+export async function checkReadiness(deps: Pick<AppDeps, 'db' | 'redis'>): Promise<Readiness> {
+  const { db, redis } = deps;
+  const [redisCheck, postgres, migrations] = await Promise.all([
+    check(async () => {
+      if (!redis) return 'not_configured';
+      // ioredis queues commands while it reconnects: a lost connection is down now, not after a timeout.
+      if (redis.status !== undefined && DOWN_STATES.has(redis.status)) return 'unreachable';
+      return (await redis.ping()) === 'PONG' ? 'ok' : 'unreachable';
+    }),
+    check(async () => {
+      await db.query('SELECT 1');
+      return 'ok';
+    }),
+    check(async () => ((await migrationsApplied(db)) ? 'ok' : 'pending')),
+  ]);
+  const checks = { redis: redisCheck, postgres, migrations };
+  return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+}
+
+/** GET /health: the process is up. */
+export function health() {
+  return (_req: Request, res: Response) => {
+    res.setHeader('cache-control', 'no-store');
+    res.json({ status: 'ok' });
+  };
+}
+
+/** GET /ready: 200 when every dependency answers, else 503 naming the failed ones. */
+export function ready(deps: Pick<AppDeps, 'db' | 'redis' | 'logger'>) {
+  return async (_req: Request, res: Response) => {
+    const readiness = await checkReadiness(deps);
+    res.setHeader('cache-control', 'no-store');
+    if (readiness.ready) {
+      res.json({ status: 'ready', checks: readiness.checks });
+      return;
+    }
+    const failed = Object.entries(readiness.checks)
+      .filter(([, result]) => result !== 'ok')
+      .map(([name]) => name);
+    res.status(503).json({ status: 'unavailable', failed, checks: readiness.checks });
+  };
+}

@@ -1,0 +1,46 @@
+import { EMBEDDER_NAMES } from '@media-cluster/clustering';
+import { envBool, envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import { z } from 'zod';
+
+const schema = z.object({
+  REDIS_URL: envUrl(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  DATABASE_URL: envUrl(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
+  /** Metrics, /health and /ready; off the public port. */
+  WORKER_METRICS_PORT: envPort().default(9465),
+  METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  /** Jobs processed at once by this process. */
+  WORKER_CONCURRENCY: envInt(1, 256).default(2),
+  /** A delivered entry idle this long is taken over from its (dead) consumer: 30 s. */
+  CLAIM_IDLE_MS: envInt(1_000).default(30_000),
+  MAX_ATTEMPTS: envInt(1, 100).default(5),
+  /** Retry backoff: base 1 s, doubled per attempt, capped at 60 s. */
+  RETRY_BASE_MS: envInt(1).default(1_000),
+  RETRY_MAX_MS: envInt(1).default(60_000),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9:_-]+$/i, { error: 'expected letters, digits, : _ -' })
+    .default('media-cluster'),
+  PHOTO_DIR: z.string().default('.data/photos'),
+  /** Hosts a callbackUrl may point at (checked again at delivery). */
+  CALLBACK_ALLOWED_HOSTS: envList().default([]),
+  /** Per webhook request: 5 s. */
+  WEBHOOK_TIMEOUT_MS: envInt(100, 60_000).default(5_000),
+  WEBHOOK_MAX_ATTEMPTS: envInt(1, 10).default(3),
+  /** Base of `clustersUrl` in webhook bodies. */
+  PUBLIC_API_URL: envUrl(['http:', 'https:']).default('http://localhost:8080'),
+  /** Embedder name from @media-cluster/clustering ('default' picks the measured best). */
+  EMBEDDER: z.enum(['default', ...EMBEDDER_NAMES]).default('default'),
+  /** Photos decoded/embedded at once per job (across the thread pool). */
+  EMBED_CONCURRENCY: envInt(1, 64).default(4),
+  MAX_PIXELS: envInt(1).default(40_000_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Grace period for in-flight jobs on SIGTERM: 25 s (compose stops after 30 s). */
+  SHUTDOWN_GRACE_MS: envInt(0).default(25_000),
+  PROCESS_WEBHOOKS: envBool().default(true),
+});
+
+export type WorkerConfig = Readonly<z.output<typeof schema>>;
+
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  return loadConfig(schema, env);
+}

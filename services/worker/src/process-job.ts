@@ -1,0 +1,186 @@
+import { cluster, selectHeroes } from '@media-cluster/clustering';
+import { type BlobStore, getJob, getPhotosForJob, markJobRunning, saveJobResult } from '@media-cluster/db';
+import type { JobMessage } from '@media-cluster/queue';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { WorkerError } from './errors.js';
+import type { WorkerMetrics } from './metrics.js';
+import { deliverWebhook } from './stages/deliver-webhook.js';
+import { embedPhotos, type PhotoEmbedder } from './stages/embed.js';
+import { loadPhotos } from './stages/load-photos.js';
+import { withSpan } from './with-span.js';
+
+export interface ProcessJobDeps {
+  db: pg.Pool;
+  blobs: BlobStore;
+  embedder: PhotoEmbedder;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  webhook: { allowedHosts: readonly string[]; timeoutMs: number; maxAttempts: number; publicApiUrl: string };
+  embedConcurrency: number;
+}
+
+const ms = (from: number) => Math.round(performance.now() - from);
+
+/**
+ * The queue handler: load → embed → cluster → select_heroes → postgres.write
+ * → webhook, one span each under the CONSUMER span. Throwing makes the queue
+ * retry; the result write is idempotent per job, so a redelivery after a
+ * crash never duplicates rows.
+ */
+export function createJobHandler(deps: ProcessJobDeps) {
+  const { db, blobs, embedder, metrics, webhook } = deps;
+
+  return async function processJob(job: JobMessage): Promise<void> {
+    const logger = deps.logger.child({ job_id: job.jobId, attempt: job.attempt });
+    const timings = { load_ms: 0, embed_ms: 0, cluster_ms: 0, select_heroes_ms: 0, postgres_write_ms: 0 };
+    const started = performance.now();
+    try {
+      await runStages(job, logger, timings, started);
+    } catch (error) {
+      const { code, retryable } = error as Partial<WorkerError>;
+      logger.warn(
+        {
+          event: 'job_failed',
+          err: error,
+          code,
+          retryable: retryable ?? true,
+          ...timings,
+          total_ms: ms(started),
+        },
+        'job attempt failed',
+      );
+      throw error;
+    }
+  };
+
+  async function runStages(
+    job: JobMessage,
+    logger: Logger,
+    timings: Record<string, number>,
+    started: number,
+  ) {
+    const base = { 'media_cluster.job_id': job.jobId, 'media_cluster.attempt': job.attempt };
+
+    const existing = await getJob(db, job.jobId);
+    if (!existing)
+      throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} is not in the database`, { retryable: false });
+    if (existing.status === 'succeeded') {
+      // Redelivered after the result committed but before the ack: nothing to redo.
+      logger.info({ event: 'job_skipped', reason: 'already_succeeded' }, 'job already succeeded');
+      return;
+    }
+    const running = await markJobRunning(db, job.jobId, job.attempt);
+    if (!running) throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} vanished`, { retryable: false });
+
+    let t = performance.now();
+    const refs = await getPhotosForJob(db, job.jobId);
+    const { loaded, failed: missing } = await loadPhotos(blobs, refs);
+    timings.load_ms = ms(t);
+    const photoCount = refs.length;
+
+    t = performance.now();
+    const { embedded, failed } = await withSpan(
+      'embed',
+      {
+        ...base,
+        'media_cluster.photo_count': photoCount,
+        'media_cluster.model_version': embedder.modelVersion,
+      },
+      async (span) => {
+        const result = await embedPhotos(embedder, loaded, { concurrency: deps.embedConcurrency, span });
+        span.setAttribute('media_cluster.photos_failed', result.failed.length + missing.length);
+        return result;
+      },
+    );
+    timings.embed_ms = ms(t);
+    metrics.embedding.record(timings.embed_ms / 1000, { model_version: embedder.modelVersion });
+    metrics.photosProcessed.add(embedded.length);
+    for (const f of [...missing, ...failed]) metrics.photosFailed.add(1, { reason: f.reason });
+    if (embedded.length === 0) {
+      throw new WorkerError('NO_USABLE_PHOTOS', `none of the job's ${photoCount} photos could be read`, {
+        retryable: missing.length > 0, // a blob may still be arriving on a shared volume
+      });
+    }
+
+    t = performance.now();
+    const groups = await withSpan(
+      'cluster',
+      { ...base, 'media_cluster.photo_count': embedded.length },
+      async (span) => {
+        const result = cluster(
+          embedded.map((e) => ({ id: e.id, vector: e.vector })),
+          embedder.clusterThreshold === undefined ? {} : { threshold: embedder.clusterThreshold },
+        );
+        span.setAttribute('media_cluster.cluster_count', result.length);
+        return result;
+      },
+    );
+    timings.cluster_ms = ms(t);
+    metrics.clustering.record(timings.cluster_ms / 1000);
+
+    t = performance.now();
+    const heroes = await withSpan(
+      'select_heroes',
+      { ...base, 'media_cluster.cluster_count': groups.length },
+      async () => selectHeroes(groups, new Map(embedded.map((e) => [e.id, e.quality]))),
+    );
+    timings.select_heroes_ms = ms(t);
+
+    t = performance.now();
+    await withSpan('postgres.write', { ...base, 'media_cluster.cluster_count': heroes.length }, () =>
+      saveJobResult(
+        db,
+        job.jobId,
+        heroes.map((h) => ({ heroPhotoId: h.heroId, photoIds: h.ids })),
+      ),
+    );
+    timings.postgres_write_ms = ms(t);
+    metrics.postgresWrite.record(timings.postgres_write_ms / 1000);
+    metrics.clustersPerJob.record(heroes.length);
+
+    logger.info(
+      {
+        event: 'job_completed',
+        photo_count: photoCount,
+        photos_failed: missing.length + failed.length,
+        cluster_count: heroes.length,
+        ...timings,
+        total_ms: ms(started),
+      },
+      'job completed',
+    );
+
+    if (running.callbackUrl) {
+      const body = {
+        jobId: job.jobId,
+        status: 'succeeded',
+        clustersUrl: new URL(
+          `/v1/pets/${encodeURIComponent(running.petId)}/clusters`,
+          webhook.publicApiUrl,
+        ).toString(),
+      };
+      const t0 = performance.now();
+      const result = await deliverWebhook(running.callbackUrl, body, webhook);
+      const seconds = (performance.now() - t0) / 1000;
+      metrics.webhookDelivery.record(seconds, { outcome: result.delivered ? 'delivered' : 'failed' });
+      if (result.delivered) {
+        logger.info(
+          { event: 'webhook_delivered', attempts: result.attempts, status: result.status },
+          'webhook delivered',
+        );
+      } else {
+        metrics.webhookFailures.add(1, { reason: result.reason });
+        logger.warn(
+          {
+            event: 'webhook_failed',
+            attempts: result.attempts,
+            reason: result.reason,
+            detail: result.detail,
+          },
+          'webhook failed',
+        );
+      }
+    }
+  }
+}

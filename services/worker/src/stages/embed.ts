@@ -1,0 +1,55 @@
+import type { QualityScore } from '@media-cluster/clustering';
+import type { Span } from '@opentelemetry/api';
+import type { LoadedPhoto, PhotoFailure } from './load-photos.js';
+
+export interface PhotoEmbedder {
+  readonly modelVersion: string;
+  /** The distance threshold this embedder's vectors cluster at. */
+  readonly clusterThreshold?: number;
+  process(
+    bytes: Buffer,
+  ): Promise<{ vector: Float32Array; quality: QualityScore; width: number; height: number }>;
+}
+
+export interface EmbeddedPhoto {
+  id: string;
+  vector: Float32Array;
+  quality: QualityScore;
+}
+
+/**
+ * Decodes and embeds every photo on the embedder's thread pool, at most
+ * `concurrency` at once. A photo that cannot be decoded fails alone, with the
+ * decoder's reason; each photo leaves an event on the `embed` span.
+ */
+export async function embedPhotos(
+  embedder: PhotoEmbedder,
+  photos: readonly LoadedPhoto[],
+  { concurrency, span }: { concurrency: number; span: Span },
+): Promise<{ embedded: EmbeddedPhoto[]; failed: PhotoFailure[] }> {
+  const embedded: EmbeddedPhoto[] = [];
+  const failed: PhotoFailure[] = [];
+  let next = 0;
+  const runOne = async (): Promise<void> => {
+    for (let i = next++; i < photos.length; i = next++) {
+      const photo = photos[i]!;
+      const started = performance.now();
+      try {
+        const { vector, quality } = await embedder.process(photo.bytes);
+        embedded.push({ id: photo.id, vector, quality });
+        span.addEvent('photo.embedded', {
+          'media_cluster.photo_id': photo.id,
+          duration_ms: Math.round(performance.now() - started),
+        });
+      } catch (error) {
+        const reason = (error as { code?: string }).code ?? 'corrupt';
+        failed.push({ id: photo.id, reason });
+        span.addEvent('photo.failed', { 'media_cluster.photo_id': photo.id, reason });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, photos.length) }, runOne));
+  // Deterministic order for clustering regardless of completion order.
+  embedded.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { embedded, failed };
+}
