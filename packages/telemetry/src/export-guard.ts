@@ -1,5 +1,6 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ExportHealth, Signal } from './export-health.js';
+import { capReconnectBackoff } from './grpc-reconnect.js';
 
 type ResultCallback = (result: ExportResult) => void;
 
@@ -29,7 +30,10 @@ export class ExportGuard {
     // shape changes, abandon() just cannot close it early.
     const transport = (exporter as unknown as { _delegate?: { _transport?: { shutdown?: () => void } } })
       ._delegate?._transport;
-    if (transport) this.transports.push(transport);
+    if (transport) {
+      this.transports.push(transport);
+      capReconnectBackoff(transport);
+    }
     (exporter as unknown as { export: (items: unknown, resultCallback: ResultCallback) => void }).export = (
       items,
       resultCallback,
