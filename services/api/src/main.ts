@@ -11,6 +11,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { checkReadiness, createApp } from './app.js';
 import { loadApiConfig } from './config.js';
+import { clientErrorHandler } from './http/client-error.js';
+import type { Logger } from './logger.js';
 import { createApiMetrics } from './metrics.js';
 
 /**
@@ -85,7 +87,7 @@ export async function main(): Promise<void> {
         return { ok: readiness.ready, checks: readiness.checks };
       },
     });
-    server = await listen(app, config.PORT);
+    server = await listen(app, config.PORT, logger);
     logger.info(
       { event: 'listening', port: config.PORT, metrics_port: metricsServer.port },
       `api listening on :${config.PORT}`,
@@ -96,9 +98,11 @@ export async function main(): Promise<void> {
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, port: number, logger: Logger): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(server)));
+    // Requests the HTTP parser refuses get problem+json too, not Node's bare text.
+    server.on('clientError', clientErrorHandler(logger));
     // Slow clients cannot hold a socket forever: whole request 5 min, headers 30 s.
     server.requestTimeout = 300_000;
     server.headersTimeout = 30_000;
