@@ -21,7 +21,7 @@ const schema = z.object({
     .regex(/^[a-z0-9:_-]+$/i, { error: 'expected letters, digits, : _ -' })
     .default('media-cluster'),
   PHOTO_DIR: z.string().default('.data/photos'),
-  /** Hosts a callbackUrl may point at (checked again at delivery). */
+  /** Hosts a callbackUrl may point at: exact `host` or `host:port`, as the api's (checked again at delivery). */
   CALLBACK_ALLOWED_HOSTS: envList().default([]),
   /** Per webhook request: 5 s. */
   WEBHOOK_TIMEOUT_MS: envInt(100, 60_000).default(5_000),

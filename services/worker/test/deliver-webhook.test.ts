@@ -64,6 +64,17 @@ describe('deliverWebhook', () => {
     expect(result).toMatchObject({ delivered: false, reason: 'http_status', detail: 'HTTP 307' });
   });
 
+  it('never follows a redirect to another host or scheme: the target sees nothing', async () => {
+    const trap = `${base.replace('127.0.0.1', 'localhost')}/trap`;
+    handlers.set('/to-host', (_req, res) => res.writeHead(302, { location: trap }).end());
+    handlers.set('/to-scheme', (_req, res) => res.writeHead(301, { location: 'file:///etc/passwd' }).end());
+    for (const path of ['/to-host', '/to-scheme']) {
+      const result = await deliverWebhook(`${base}${path}`, body, { ...opts, maxAttempts: 1 });
+      expect(result, path).toMatchObject({ delivered: false, reason: 'http_status' });
+    }
+    expect(hits.get('/trap')).toBeUndefined();
+  });
+
   it('times out a receiver that never answers', async () => {
     handlers.set('/hang', () => {});
     const result = await deliverWebhook(`${base}/hang`, body, { ...opts, maxAttempts: 2 });
@@ -89,5 +100,21 @@ describe('isAllowedCallback', () => {
     ['not a url', false],
   ])('%s -> %s', (url, allowed) => {
     expect(isAllowedCallback(url, ['hooks.example.com'])).toBe(allowed);
+  });
+
+  // Same rules as the api's checkCallbackUrl, so a job it accepted is not refused at delivery.
+  it.each([
+    ['http://127.0.0.1:8080/x', true],
+    ['http://HOOKS.example.com/x', true],
+    ['http://127.0.0.1:8081/x', false],
+    ['http://127.0.0.1/x', false],
+    ['http://2130706433:8080/x', true], // the same listed address, spelled in decimal
+    ['http://[::1]:8080/x', false],
+    ['http://169.254.169.254/x', false],
+    ['http://user:pass@hooks.example.com/x', false],
+    ['http://hooks.example.com@169.254.169.254/x', false],
+    ['javascript:alert(1)', false],
+  ])('host:port and case entries: %s -> %s', (url, allowed) => {
+    expect(isAllowedCallback(url, ['Hooks.Example.com', '127.0.0.1:8080'])).toBe(allowed);
   });
 });

@@ -25,16 +25,26 @@ export type WebhookResult =
       detail: string;
     };
 
-/** True when `url` is http(s) and its host is exactly one of `allowedHosts`. */
+/**
+ * The api's rule, checked again at delivery: http(s), no credentials, and a
+ * host listed in `allowedHosts` as exact `host` or `host:port`
+ * (case-insensitive). IP literals pass only when listed as such.
+ */
 export function isAllowedCallback(url: string, allowedHosts: readonly string[]): boolean {
+  let parsed: URL;
   try {
-    const parsed = new URL(url);
-    return (
-      (parsed.protocol === 'http:' || parsed.protocol === 'https:') && allowedHosts.includes(parsed.hostname)
-    );
+    parsed = new URL(url);
   } catch {
     return false;
   }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
+  if (parsed.username || parsed.password) return false;
+  const host = parsed.hostname.toLowerCase();
+  const hostPort = parsed.host.toLowerCase();
+  return allowedHosts.some((entry) => {
+    const e = entry.toLowerCase();
+    return e === host || e === hostPort;
+  });
 }
 
 type Attempt =
