@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
+import { ExpressRouteInstrumentation } from './express-route-instrumentation.js';
 import { redactUrlPath } from './redact-url-path.js';
 import { INSTRUMENTATION_NAMES, type InstrumentationName } from './settings.js';
 
@@ -57,12 +57,11 @@ export function createInstrumentations({
         requireParentforOutgoingSpans: true,
         redactedQueryParamsServer: [],
       }),
-    express: () =>
-      new ExpressInstrumentation({
-        // One span per request handler; middleware and router layers would
-        // add several spans per request for no insight (and cost the most).
-        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
-      }),
+    // The route template for the HTTP server span's name and `http.route` (span and
+    // request-duration metric), and nothing else: the upstream express
+    // instrumentation's handler span repeated the server span under it and its
+    // layer wrapping cost on every middleware (bench/README.md, "where the cost goes").
+    express: () => new ExpressRouteInstrumentation(),
     ioredis: () =>
       new IORedisInstrumentation({
         // Idle XREADGROUP BLOCK loops and health pings run outside any span:
