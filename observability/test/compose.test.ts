@@ -39,6 +39,14 @@ const buildOf = (s: ComposeService) =>
   typeof s.build === 'string' ? { context: s.build, dockerfile: 'Dockerfile', args: {} } : s.build;
 
 const tmp = makeTempDir('compose');
+/** The README section about `docker compose up --build`. */
+const readmeStackSection = () => {
+  const readme = readRepoFile('README.md');
+  const start = readme.indexOf('## Observability stack');
+  expect(start, 'README.md has no "## Observability stack" section').toBeGreaterThan(0);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+};
 afterAll(() => removeTempDir(tmp));
 
 describe('docker-compose.yml', () => {
@@ -249,6 +257,24 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('prometheus stores exemplars and loads the repo config and rules; grafana is provisioned, anonymous viewer', () => {
+    const prometheus = services.prometheus!;
+    const args = prometheus.command as string[];
+    expect(args).toContain('--enable-feature=exemplar-storage');
+    expect(args).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    expect(prometheus.volumes).toContain('./observability/prometheus:/etc/prometheus:ro');
+    // rule_files in prometheus.yml is relative to the config, i.e. the mounted rules/ folder.
+    expect(readRepoFile('observability/prometheus/prometheus.yml')).toMatch(
+      /^rule_files:\n {2}- rules\/\*\.yml/m,
+    );
+    const grafana = services.grafana!.environment!;
+    expect(grafana.GF_AUTH_ANONYMOUS_ENABLED).toBe('true');
+    expect(grafana.GF_AUTH_ANONYMOUS_ORG_ROLE).toBe('Viewer');
+    const jaeger = services.jaeger!;
+    expect(jaeger.command).toEqual(['--config', '/etc/jaeger/config.yaml']);
+    expect(jaeger.volumes).toContain('./observability/jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
+  });
+
   it('redis keeps an append-only file', () => {
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
   });
@@ -266,5 +292,24 @@ describe('docker-compose.yml', () => {
     const total = Object.values(services).reduce((sum, s) => sum + bytes(String(memoryLimit(s))), 0);
     const mib = Math.round(total / 1024 ** 2);
     expect(readRepoFile('docs/runbook.md')).toContain(`${mib} MiB`);
+    expect(readmeStackSection()).toContain(`**${mib} MiB**`);
+  });
+
+  it("README's Observability stack section names the pinned versions and host ports of .env", () => {
+    const env = dotEnv();
+    const section = readmeStackSection();
+    for (const key of ['NODE_VERSION', 'REDIS_VERSION', 'POSTGRES_VERSION', 'OTEL_COLLECTOR_VERSION']) {
+      expect(section, key).toContain(`${env[key]}`);
+    }
+    for (const key of ['JAEGER_VERSION', 'PROMETHEUS_VERSION', 'GRAFANA_VERSION']) {
+      expect(section, key).toContain(`:${env[key]}\``);
+    }
+    for (const key of ['API_PORT', 'GRAFANA_PORT', 'JAEGER_UI_PORT', 'PROMETHEUS_PORT']) {
+      expect(section, key).toContain(`http://localhost:${env[key]}`);
+    }
+    for (const key of ['OTEL_COLLECTOR_GRPC_PORT', 'OTEL_COLLECTOR_HTTP_PORT']) {
+      expect(section, key).toContain(`localhost:${env[key]}`);
+    }
+    for (const name of names) expect(section, name).toContain(`| \`${name}\``);
   });
 });
