@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { buildDashboards } from '../src/dashboards/build.js';
+import { panelQueries } from '../src/dashboards/panel-queries.js';
 import { parseYaml, readRepoFile, resolvedCompose } from './support.js';
 
 /** The parts of an OpenTelemetry Collector config this test reads. */
@@ -139,6 +141,43 @@ describe('otel-collector-config.yaml', () => {
     expect(spm!.normalize_calls).toBe(true); // counters get _total from the prometheus exporter
     expect(spm!.normalize_duration).toBe(true); // ms histograms get _milliseconds
     expect(spm!.endpoint).toBe('http://prometheus:9090');
+  });
+
+  it('the spanmetrics dashboard panels query the names and labels this connector produces', () => {
+    // The live test cannot run a collector, so the names are derived here the way the
+    // prometheus exporter derives them: namespace dots to underscores, the unit as a
+    // suffix on the histogram, _total on the counter, attribute dots to underscores.
+    const spanmetrics = collector.connectors?.spanmetrics as {
+      namespace: string;
+      histogram: { unit: string };
+      dimensions: { name: string }[];
+    };
+    const ns = spanmetrics.namespace.replaceAll('.', '_');
+    const unit = { ms: 'milliseconds', s: 'seconds' }[spanmetrics.histogram.unit];
+    const produced = new Set([`${ns}_calls_total`, `${ns}_duration_${unit}_bucket`]);
+    // Always there: the connector's own labels; plus the configured dimensions.
+    const labels = new Set([
+      'le',
+      'service_name',
+      'span_name',
+      'span_kind',
+      'status_code',
+      ...spanmetrics.dimensions.map((d) => d.name.replaceAll('.', '_')),
+    ]);
+    const queries = panelQueries(buildDashboards().map((d) => d.json)).filter((q) => q.needsCollector);
+    expect(queries.length).toBeGreaterThan(0);
+    for (const q of queries) {
+      for (const [name] of q.expr.matchAll(/\btraces_span_metrics_\w+/g)) {
+        expect(produced, `${q.panel}: ${name}`).toContain(name);
+      }
+      const used = [
+        ...[...q.expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim())),
+        ...[...q.expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) =>
+          m[1]!.split(',').map((kv) => kv.split(/[=!~]/)[0]!.trim()),
+        ),
+      ].filter(Boolean);
+      for (const label of used) expect(labels, `${q.panel}: label ${label}`).toContain(label);
+    }
   });
 
   it('exports metrics (OTLP + spanmetrics) to the prometheus exporter with OpenMetrics and resource labels', () => {

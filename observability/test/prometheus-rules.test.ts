@@ -1,6 +1,9 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeTempDir, promtool, removeTempDir } from '@media-cluster/testkit';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { DASHBOARDS_DIR } from '../src/repo-paths.js';
 import { parseYaml, readRepoFile, repoPath } from './support.js';
 
 interface Rule {
@@ -57,33 +60,51 @@ describe('Prometheus config and rules', () => {
   });
 
   it('promtool test rules: every unit test passes', async () => {
-    const result = await promtool(['test', 'rules', ...testFiles.map((f) => `tests/${f}`)], {
-      cwd: PROM_DIR,
-    });
-    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
-    expect((result.stdout.match(/SUCCESS/g) ?? []).length).toBe(testFiles.length);
+    // One promtool per file, side by side: the files are independent.
+    const results = await Promise.all(
+      testFiles.map(async (f) => ({
+        f,
+        ...(await promtool(['test', 'rules', `tests/${f}`], { cwd: PROM_DIR })),
+      })),
+    );
+    for (const { f, exitCode, stdout, stderr } of results) {
+      expect(exitCode, `${f}\n${stdout}${stderr}`).toBe(0);
+      expect(stdout, f).toMatch(/SUCCESS/);
+    }
   });
 
   it('promtool test rules fails when an alert stops firing (the tests can fail)', async () => {
-    // Same tests against a rule set where ServiceDown never fires.
+    // The ServiceDown unit tests, first against the real rules (they pass), then against
+    // a rule set where ServiceDown never fires (they must fail). Only the groups that
+    // test it, so the check stays quick.
     const dir = makeTempDir('promtool-mutant');
     try {
-      mkdirSync(`${dir}/rules`);
-      mkdirSync(`${dir}/tests`);
-      for (const f of ruleFiles) {
-        const text = readRepoFile('observability/prometheus/rules', f).replace(
-          'up{job=~"media-cluster-api|media-cluster-worker"} == 0',
-          'up{job=~"media-cluster-api|media-cluster-worker"} == 2',
-        );
-        writeFileSync(`${dir}/rules/${f}`, text);
-      }
-      writeFileSync(
-        `${dir}/tests/availability.test.yml`,
+      const source = parseYaml<{ tests: RuleTest[] }>(
         readRepoFile('observability/prometheus/tests/availability.test.yml'),
       );
-      const result = await promtool(['test', 'rules', 'tests/availability.test.yml'], { cwd: dir });
-      expect(result.exitCode).toBe(1);
-      expect(result.stdout + result.stderr).toMatch(/alertname: ServiceDown/);
+      const tests = source.tests.filter((t) =>
+        (t.alert_rule_test ?? []).some((c) => c.alertname === 'ServiceDown'),
+      );
+      expect(tests.length).toBeGreaterThan(0);
+      mkdirSync(`${dir}/rules`);
+      mkdirSync(`${dir}/tests`);
+      writeFileSync(`${dir}/tests/service-down.test.yml`, stringify({ ...source, tests }));
+      const withRules = async (mutate: (text: string) => string) => {
+        for (const f of ruleFiles) {
+          writeFileSync(`${dir}/rules/${f}`, mutate(readRepoFile('observability/prometheus/rules', f)));
+        }
+        return promtool(['test', 'rules', 'tests/service-down.test.yml'], { cwd: dir });
+      };
+      const real = await withRules((text) => text);
+      expect(real.exitCode, real.stdout + real.stderr).toBe(0);
+      const mutant = await withRules((text) =>
+        text.replace(
+          'up{job=~"media-cluster-api|media-cluster-worker"} == 0',
+          'up{job=~"media-cluster-api|media-cluster-worker"} == 2',
+        ),
+      );
+      expect(mutant.exitCode).toBe(1);
+      expect(mutant.stdout + mutant.stderr).toMatch(/alertname: ServiceDown/);
     } finally {
       removeTempDir(dir);
     }
@@ -170,5 +191,56 @@ describe('Prometheus config and rules', () => {
     const names = new Set(alerts.map((a) => a.alert!));
     const sections = [...runbook.matchAll(/^### (\w+)$/gm)].map((m) => m[1]!);
     expect(new Set(sections)).toEqual(names);
+  });
+
+  describe('docs/runbook.md, per alert: what it means, which panel and trace to open, first steps', () => {
+    /** Panel titles per dashboard, keyed by the short name the runbook uses ("API" for "Media cluster / API (RED by route)"). */
+    const dashboards = readdirSync(DASHBOARDS_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => {
+        const json = JSON.parse(readFileSync(join(DASHBOARDS_DIR, f), 'utf8')) as {
+          title: string;
+          panels: { title: string; panels?: { title: string }[] }[];
+        };
+        const titles = json.panels.flatMap((p) => [p.title, ...(p.panels ?? []).map((c) => c.title)]);
+        return { title: json.title.replace(/^Media cluster \/ /, ''), titles };
+      });
+    const sections = new Map(
+      runbook
+        .split(/^### /m)
+        .slice(1)
+        .map((s) => [s.slice(0, s.indexOf('\n')).trim(), s] as const),
+    );
+
+    it.each(alerts.map((a) => a.alert!))('%s', (name) => {
+      const section = sections.get(name) ?? '';
+      expect(section, `no section for ${name}`).not.toBe('');
+      for (const part of ['**Means:**', '**Open:**', '**First steps:**']) {
+        expect(section, `${name}: ${part}`).toContain(part);
+      }
+      const open = section
+        .slice(section.indexOf('**Open:**'), section.indexOf('**First steps:**'))
+        .replace(/`[^`]*`/g, '') // code spans (metric names, tags) are not panel names
+        .replace(/\s+/g, ' ');
+      expect(open, `${name}: no trace to open`).toMatch(/Jaeger|trace/);
+      // "_Dashboard_ -> _Panel_, _Panel_": every panel named exists on the dashboard named before it.
+      let dashboard: (typeof dashboards)[number] | undefined;
+      let panels = 0;
+      for (const m of open.matchAll(/_([^_]+)_( ->)?/g)) {
+        const text = m[1]!.trim();
+        if (m[2]) {
+          dashboard = dashboards.find((d) => d.title === text || d.title.startsWith(`${text} (`));
+          expect(dashboard, `${name}: no dashboard "${text}"`).toBeDefined();
+          continue;
+        }
+        expect(dashboard, `${name}: panel "${text}" named before any dashboard`).toBeDefined();
+        expect(
+          dashboard!.titles.some((t) => t === text || t.startsWith(text)),
+          `${name}: no panel "${text}" on ${dashboard!.title}`,
+        ).toBe(true);
+        panels++;
+      }
+      expect(panels, `${name}: no panel to open`).toBeGreaterThan(0);
+    });
   });
 });

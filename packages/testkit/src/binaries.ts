@@ -17,6 +17,7 @@ const INSTALL_HINT: Record<string, string> = {
   postgres: 'apt-get install postgresql',
   prometheus: 'apt-get install prometheus',
   promtool: 'apt-get install prometheus',
+  'docker-compose': 'apt-get install docker-compose',
 };
 
 /** Finds an executable on PATH (or Debian's PostgreSQL dirs); throws with an install hint. */
