@@ -2,7 +2,7 @@
 // `pnpm bench api [--rounds 3] [--duration 10] [--warmup 5] [--connections 50]
 //                  [--routes create-job,get-job,get-job-304] [--cpu-prof] [--pin] [--skip-build]
 //                  [--on-env KEY=VALUE,KEY=VALUE] [--variant name:KEY=VALUE,KEY=VALUE ...]
-//                  [--label text] [--out api]`
+//                  [--rate req/s] [--label text] [--out api]`
 //
 // The REAL api process (services/api/dist, started with `node --import @media-cluster/telemetry/register`
 // as in production) on a private redis-server and PostgreSQL from testkit, loaded by autocannon
@@ -17,6 +17,8 @@
 // the order alternating per round. Rows are medians over rounds. `--pin`: api on CPU 0, everything
 // else on CPU 1 (taskset); `--cpu-prof`: V8 CPU profiles of the apis in --prof-dir/api-<mode>
 // (summarise with `node bench/lib/profile-summary.mjs <file>`).
+// `--rate`: a fixed offered load instead of saturation (autocannon overallRate): then
+// "api CPU µs/req" compares modes at equal throughput, which is what the experiments read.
 // `--on-env` adds variables to the "on" api only; each `--variant` adds one more api with full telemetry
 // plus its variables, taking its turn like the others (experiments: per-instrumentation on/off with
 // OTEL_NODE_DISABLED_INSTRUMENTATIONS, exporters `none`, samplers...). Variants are rows too.
@@ -34,6 +36,7 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
+    rate: { type: 'string', default: '0' },
     routes: { type: 'string', default: 'create-job,get-job,get-job-304' },
     'cpu-prof': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
@@ -215,6 +218,7 @@ async function load(api, routeName, seconds) {
     url: api.url,
     connections,
     duration: seconds,
+    ...(Number(opts.rate) > 0 ? { overallRate: Number(opts.rate) } : {}),
     requests: [spec.request(job)],
   });
   // Spans, logs and metrics recorded in the last second leave with the next batch export (1 s):
@@ -366,6 +370,7 @@ const file = writeResults(opts.out, {
     machine: { ...machine(), loadavg_at_end: loadAfter },
     label: opts.label || undefined,
     connections,
+    offered_rate: Number(opts.rate) > 0 ? Number(opts.rate) : 'saturation',
     rounds,
     duration_s: duration,
     warmup_s: warmup,
