@@ -110,6 +110,11 @@ pn(['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', '--log-prefix=
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 
+// Lint also type-checks every package, tests included.
+if (mode === 'lint') {
+  pn(['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only', '--log-prefix=none']);
+}
+
 // 6. Run.
 const TARGETS = {
   start: [process.execPath, [join(ROOT, 'scripts', 'start.mjs'), ...passThrough]],

@@ -40,7 +40,8 @@ const identity = (value: Buffer) => value;
 export function capReconnectBackoff(transport: unknown): boolean {
   const target = transport as GrpcTransportShape;
   const params = target?._parameters;
-  if (!params || typeof params.credentials !== 'function' || typeof params.grpcPath !== 'string') return false;
+  if (!params || typeof params.credentials !== 'function' || typeof params.grpcPath !== 'string')
+    return false;
   const Client = makeGenericClientConstructor(
     {
       export: {

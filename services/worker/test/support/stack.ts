@@ -203,7 +203,8 @@ export async function startStack(options: StackOptions) {
     throw error;
   }
 
-  const authOf = (key: string | null = KEY_A) => (key === null ? {} : { authorization: `Bearer ${key}` });
+  const authOf = (key: string | null = KEY_A): Record<string, string> =>
+    key === null ? {} : { authorization: `Bearer ${key}` };
 
   /** Uploads `photos` for `petId` (201 expected); returns the photo ids in order. */
   async function uploadPhotos(petId: string, photos: Buffer[], key: string = KEY_A): Promise<string[]> {
