@@ -15,6 +15,8 @@ export {
   markJobRunning,
   type NewJob,
   type RunningJob,
+  recordWebhookOutcome,
+  type WebhookOutcome,
 } from './jobs.js';
 export {
   listMigrations,
@@ -35,7 +37,9 @@ export type {
   Job,
   JobPhoto,
   JobStatus,
+  JobWebhook,
   NewPhoto,
   Photo,
   PhotoContentType,
+  WebhookStatus,
 } from './types.js';

@@ -1,6 +1,6 @@
 import { isUuid } from './ids.js';
 import type { Queryable } from './queryable.js';
-import type { Job, JobStatus } from './types.js';
+import type { Job, JobStatus, WebhookStatus } from './types.js';
 
 export interface JobRow {
   id: string;
@@ -14,6 +14,10 @@ export interface JobRow {
   photo_ids: string[];
   error: string | null;
   trace_id: string | null;
+  webhook_status: WebhookStatus | null;
+  webhook_attempts: number;
+  webhook_error: string | null;
+  webhook_finished_at: Date | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -32,6 +36,10 @@ const NAMES = [
   'photo_ids',
   'error',
   'trace_id',
+  'webhook_status',
+  'webhook_attempts',
+  'webhook_error',
+  'webhook_finished_at',
   'created_at',
   'started_at',
   'finished_at',
@@ -62,6 +70,12 @@ export function toJob(r: JobRow): Job {
     photoIds: r.photo_ids,
     error: r.error,
     traceId: r.trace_id,
+    webhook: {
+      status: r.webhook_status,
+      attempts: r.webhook_attempts,
+      error: r.webhook_error,
+      finishedAt: r.webhook_finished_at,
+    },
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -173,6 +187,8 @@ export interface MarkFailedOptions {
 /**
  * Worker: an attempt failed. Records the error (cut to 2000 characters) and
  * sets `failed` (a retry follows) or `dead_lettered` (final, with `finished_at`).
+ * A `succeeded` job is never downgraded (a redelivery failing after the result
+ * committed, e.g. while sending the webhook): it is returned unchanged.
  * Returns the job, or null when unknown.
  */
 export async function markJobFailed(
@@ -186,9 +202,42 @@ export async function markJobFailed(
     `UPDATE jobs
         SET status = $2, error = $3, updated_at = now(),
             finished_at = CASE WHEN $2 = 'dead_lettered' THEN now() ELSE NULL END
-      WHERE id = $1
+      WHERE id = $1 AND status <> 'succeeded'
      RETURNING ${COLUMNS}`,
     [jobId, options.final ? 'dead_lettered' : 'failed', error.slice(0, MAX_ERROR_CHARS)],
+  );
+  return rows[0] ? toJob(rows[0]) : getJob(db, jobId);
+}
+
+/** How one run of the webhook stage ended (`attempts`: POSTs made by that run). */
+export type WebhookOutcome =
+  | { delivered: true; attempts: number }
+  | { delivered: false; attempts: number; error: string };
+
+/**
+ * Worker: records how a job's callback ended: `delivered`, or `failed` for
+ * good (refused, or the bounded retries gave up). Attempts add up over runs;
+ * the error is cut to 2000 characters. `delivered` is final: a later failure
+ * of a concurrent run does not overwrite it. Returns the job, or null when unknown.
+ */
+export async function recordWebhookOutcome(
+  db: Queryable,
+  jobId: string,
+  outcome: WebhookOutcome,
+): Promise<Job | null> {
+  if (!isUuid(jobId)) return null;
+  const status: WebhookStatus = outcome.delivered ? 'delivered' : 'failed';
+  const error = outcome.delivered ? null : outcome.error.slice(0, MAX_ERROR_CHARS);
+  const { rows } = await db.query<JobRow>(
+    `UPDATE jobs
+        SET webhook_attempts = webhook_attempts + $3,
+            webhook_status = CASE WHEN webhook_status = 'delivered' THEN webhook_status ELSE $2 END,
+            webhook_error = CASE WHEN webhook_status = 'delivered' THEN webhook_error ELSE $4 END,
+            webhook_finished_at = CASE WHEN webhook_status = 'delivered' THEN webhook_finished_at ELSE now() END,
+            updated_at = now()
+      WHERE id = $1
+     RETURNING ${COLUMNS}`,
+    [jobId, status, outcome.attempts, error],
   );
   return rows[0] ? toJob(rows[0]) : null;
 }

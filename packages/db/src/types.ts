@@ -21,6 +21,19 @@ export type NewPhoto = Pick<Photo, 'sha256' | 'width' | 'height' | 'bytes' | 'co
 /** What the worker needs to load a photo's bytes and check them. */
 export type JobPhoto = Pick<Photo, 'id' | 'sha256' | 'width' | 'height' | 'contentType'>;
 
+/** `delivered`: a 2xx came back; `failed`: refused or given up for good. */
+export type WebhookStatus = 'delivered' | 'failed';
+
+export interface JobWebhook {
+  /** null until settled (and always for a job without a callback). */
+  status: WebhookStatus | null;
+  /** POSTs made, summed over the runs that recorded an outcome. */
+  attempts: number;
+  /** Why it failed for good; null otherwise. */
+  error: string | null;
+  finishedAt: Date | null;
+}
+
 export interface Job {
   id: string;
   petId: string;
@@ -35,6 +48,8 @@ export interface Job {
   error: string | null;
   /** Trace id of the request that created the job (32 hex), when it was traced. */
   traceId: string | null;
+  /** Delivery state of `callbackUrl` (internal: not part of the HTTP API). */
+  webhook: JobWebhook;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;

@@ -15,6 +15,7 @@ import {
   listPhotoIds,
   markJobFailed,
   markJobRunning,
+  recordWebhookOutcome,
   saveJobResult,
   withTransaction,
 } from '../src/index.js';
@@ -386,5 +387,64 @@ describe('results', () => {
       }),
     ).rejects.toThrow('stop');
     expect(await getPetOwner(db.pool, 'ghost')).toBeNull();
+  });
+});
+
+describe('webhook delivery state', () => {
+  async function succeededJob(callbackUrl: string | null = 'http://hooks.local/cb') {
+    const { petId, owner, photoIds } = await petWithPhotos(1);
+    const { job } = await createJob(db.pool, { petId, owner, photoIds, callbackUrl });
+    await markJobRunning(db.pool, job.id, 1);
+    await saveJobResult(db.pool, job.id, [{ heroPhotoId: photoIds[0]!, photoIds }]);
+    return job.id;
+  }
+
+  it('starts unsettled, and a succeeded job shows it pending until recorded', async () => {
+    const jobId = await succeededJob();
+    expect((await getJob(db.pool, jobId))!.webhook).toEqual({
+      status: null,
+      attempts: 0,
+      error: null,
+      finishedAt: null,
+    });
+    const delivered = await recordWebhookOutcome(db.pool, jobId, { delivered: true, attempts: 2 });
+    expect(delivered!.webhook).toMatchObject({ status: 'delivered', attempts: 2, error: null });
+    expect(delivered!.webhook.finishedAt).toBeInstanceOf(Date);
+    expect(delivered!.status).toBe('succeeded');
+  });
+
+  it('records a final failure with its error, and never lets a failure overwrite a delivery', async () => {
+    const jobId = await succeededJob();
+    const failed = await recordWebhookOutcome(db.pool, jobId, {
+      delivered: false,
+      attempts: 3,
+      error: `network: ${'x'.repeat(5_000)}`,
+    });
+    expect(failed!.webhook).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(failed!.webhook.error).toHaveLength(2_000);
+    // A concurrent run that got through wins over the failure; attempts add up.
+    const delivered = await recordWebhookOutcome(db.pool, jobId, { delivered: true, attempts: 1 });
+    expect(delivered!.webhook).toMatchObject({ status: 'delivered', attempts: 4, error: null });
+    const late = await recordWebhookOutcome(db.pool, jobId, { delivered: false, attempts: 1, error: 'x' });
+    expect(late!.webhook).toMatchObject({
+      status: 'delivered',
+      attempts: 5,
+      error: null,
+      finishedAt: delivered!.webhook.finishedAt,
+    });
+  });
+
+  it('returns null for unknown jobs', async () => {
+    expect(await recordWebhookOutcome(db.pool, randomUUID(), { delivered: true, attempts: 1 })).toBeNull();
+    expect(await recordWebhookOutcome(db.pool, 'nope', { delivered: true, attempts: 1 })).toBeNull();
+  });
+
+  it('a late failure of a redelivery never downgrades a succeeded job', async () => {
+    const jobId = await succeededJob();
+    const before = await getJob(db.pool, jobId);
+    for (const final of [false, true]) {
+      const after = await markJobFailed(db.pool, jobId, 'late', { final });
+      expect(after).toEqual(before);
+    }
   });
 });

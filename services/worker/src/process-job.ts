@@ -1,5 +1,13 @@
 import { cluster, selectHeroes } from '@media-cluster/clustering';
-import { type BlobStore, getJob, getPhotosForJob, markJobRunning, saveJobResult } from '@media-cluster/db';
+import {
+  type BlobStore,
+  getJob,
+  getPhotosForJob,
+  type Job,
+  markJobRunning,
+  recordWebhookOutcome,
+  saveJobResult,
+} from '@media-cluster/db';
 import type { JobMessage } from '@media-cluster/queue';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -26,7 +34,9 @@ const ms = (from: number) => Math.round(performance.now() - from);
  * The queue handler: load → embed → cluster → select_heroes → postgres.write
  * → webhook, one span each under the CONSUMER span. Throwing makes the queue
  * retry; the result write is idempotent per job, so a redelivery after a
- * crash never duplicates rows.
+ * crash never duplicates rows. A redelivery of a job already `succeeded`
+ * skips the pipeline but still sends the webhook when no run settled it
+ * (the worker died between the commit and the delivery): at-least-once.
  */
 export function createJobHandler(deps: ProcessJobDeps) {
   const { db, blobs, embedder, metrics, webhook } = deps;
@@ -66,8 +76,15 @@ export function createJobHandler(deps: ProcessJobDeps) {
     if (!existing)
       throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} is not in the database`, { retryable: false });
     if (existing.status === 'succeeded') {
-      // Redelivered after the result committed but before the ack: nothing to redo.
-      logger.info({ event: 'job_skipped', reason: 'already_succeeded' }, 'job already succeeded');
+      // Redelivered after the result committed but before the ack: the result is
+      // not redone, but a webhook no run settled (the worker died before or
+      // during its delivery) is sent now.
+      const pending = existing.callbackUrl !== null && existing.webhook.status === null;
+      logger.info(
+        { event: 'job_skipped', reason: 'already_succeeded', webhook_pending: pending },
+        'job already succeeded',
+      );
+      if (pending) await sendWebhook(existing, logger);
       return;
     }
     const running = await markJobRunning(db, job.jobId, job.attempt);
@@ -151,36 +168,58 @@ export function createJobHandler(deps: ProcessJobDeps) {
       'job completed',
     );
 
-    if (running.callbackUrl) {
-      const body = {
-        jobId: job.jobId,
-        status: 'succeeded',
-        clustersUrl: new URL(
-          `/v1/pets/${encodeURIComponent(running.petId)}/clusters`,
-          webhook.publicApiUrl,
-        ).toString(),
-      };
-      const t0 = performance.now();
-      const result = await deliverWebhook(running.callbackUrl, body, webhook);
-      const seconds = (performance.now() - t0) / 1000;
-      metrics.webhookDelivery.record(seconds, { outcome: result.delivered ? 'delivered' : 'failed' });
-      if (result.delivered) {
-        logger.info(
-          { event: 'webhook_delivered', attempts: result.attempts, status: result.status },
-          'webhook delivered',
-        );
-      } else {
-        metrics.webhookFailures.add(1, { reason: result.reason });
-        logger.warn(
-          {
-            event: 'webhook_failed',
-            attempts: result.attempts,
-            reason: result.reason,
-            detail: result.detail,
-          },
-          'webhook failed',
-        );
-      }
+    if (running.callbackUrl) await sendWebhook(running, logger);
+  }
+
+  /**
+   * Delivers the job's callback (bounded retries inside) and records how it
+   * ended. Never throws: the result is committed, so a failure here must not
+   * send the job back through the retry path.
+   */
+  async function sendWebhook(job: Job, logger: Logger): Promise<void> {
+    const callbackUrl = job.callbackUrl;
+    if (!callbackUrl) return;
+    const body = {
+      jobId: job.id,
+      status: 'succeeded',
+      clustersUrl: new URL(
+        `/v1/pets/${encodeURIComponent(job.petId)}/clusters`,
+        webhook.publicApiUrl,
+      ).toString(),
+    };
+    const t0 = performance.now();
+    const result = await deliverWebhook(callbackUrl, body, webhook);
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.webhookDelivery.record(seconds, { outcome: result.delivered ? 'delivered' : 'failed' });
+    if (result.delivered) {
+      logger.info(
+        { event: 'webhook_delivered', attempts: result.attempts, status: result.status },
+        'webhook delivered',
+      );
+    } else {
+      metrics.webhookFailures.add(1, { reason: result.reason });
+      logger.warn(
+        {
+          event: 'webhook_failed',
+          attempts: result.attempts,
+          reason: result.reason,
+          detail: result.detail,
+        },
+        'webhook failed',
+      );
+    }
+    try {
+      await recordWebhookOutcome(
+        db,
+        job.id,
+        result.delivered
+          ? { delivered: true, attempts: result.attempts }
+          : { delivered: false, attempts: result.attempts, error: `${result.reason}: ${result.detail}` },
+      );
+    } catch (error) {
+      // Unrecorded, the webhook stays pending: only a later redelivery of this
+      // job (if any) would send it again, which at-least-once allows.
+      logger.warn({ event: 'webhook_record_failed', err: error }, 'could not record the webhook outcome');
     }
   }
 }
