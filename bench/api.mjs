@@ -91,7 +91,7 @@ const { default: pg } = await import('pg');
 const KEY = 'bench-api-key-0123456789';
 const PET = 'bench-pet-1';
 const PREFIX = 'bench-api';
-const photosDir = join(repoRoot, '..', 'shared', 'photos');
+const photosDir = process.env.PHOTOS_DIR ?? join(repoRoot, 'packages', 'testkit', 'fixtures', 'photos');
 
 const ROUTES = {
   'create-job': {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm bench clustering [--runs N] [--jobs N] [--embedders a,b]`
-// Each embedder on the 48-photo labelled set (../shared/photos/clusters, or PHOTOS_DIR), end to end
+// Each embedder on the 48-photo labelled set (packages/testkit/fixtures/photos/clusters, or PHOTOS_DIR), end to end
 // as the worker runs it: pool.process (decode + embed + quality on worker threads, 2 per thread in
 // flight), cluster, selectHeroes. Every run is a fresh Node process (so peak RSS is that embedder's
 // alone): start the pool, one untimed warm-up job (threads + model load), then the timed jobs.
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const photosDir = process.env.PHOTOS_DIR ?? join(here, '..', '..', 'shared', 'photos');
+const photosDir = process.env.PHOTOS_DIR ?? join(here, '..', 'packages', 'testkit', 'fixtures', 'photos');
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },

@@ -64,7 +64,7 @@ const { default: pg } = await import('pg');
 
 const KEY = 'bench-pipeline-key-0123456789';
 const PREFIX = 'bench-pipeline';
-const photosDir = join(repoRoot, '..', 'shared', 'photos');
+const photosDir = process.env.PHOTOS_DIR ?? join(repoRoot, 'packages', 'testkit', 'fixtures', 'photos');
 const auth = { authorization: `Bearer ${KEY}` };
 
 const redisServer = await startRedis({ appendOnly: false });

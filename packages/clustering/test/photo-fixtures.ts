@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PHOTO_FIXTURES_DIR } from '@media-cluster/testkit';
 
-/** The shared test photos: `<repo>/../shared/photos` (a sibling of the clone), or PHOTOS_DIR. */
-export const PHOTOS_DIR =
-  process.env.PHOTOS_DIR ?? fileURLToPath(new URL('../../../../shared/photos', import.meta.url));
+/** The labelled test photos shipped in testkit (or PHOTOS_DIR). */
+export const PHOTOS_DIR = PHOTO_FIXTURES_DIR;
 
 export interface ClusterFile {
   file: string;

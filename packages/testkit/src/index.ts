@@ -30,6 +30,7 @@ export type {
   StatusCodeName,
   Temporality,
 } from './otlp-types.js';
+export { PHOTO_FIXTURES_DIR } from './photo-fixtures.js';
 export { canConnect, type PostgresOptions, startPostgres } from './postgres.js';
 export {
   leftovers,

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { getPhotos } from '@media-cluster/db';
+import { PHOTO_FIXTURES_DIR } from '@media-cluster/testkit';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROBLEM_BASE } from '../src/errors.js';
 import { alice, bob, type Harness, startHarness } from './harness.js';
 
 const DEMO = new URL('../demo-photos/', import.meta.url);
-const BAD = new URL('./fixtures/', import.meta.url);
+/** The photo fixtures folder; its `bad/` holds the bad-upload corpus. */
+const BAD = pathToFileURL(PHOTO_FIXTURES_DIR);
 
 interface BadEntry {
   file: string;

@@ -6,13 +6,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { adjustedRandIndex } from '@media-cluster/clustering';
 import {
   createTestSchema,
   freePort,
   makeTempDir,
   type OtlpReceiver,
+  PHOTO_FIXTURES_DIR,
   type ReceivedSpan,
   removeTempDir,
   type ServiceProcess,
@@ -26,7 +27,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SHARED = new URL('../../../../shared/photos/', import.meta.url);
+const SHARED = pathToFileURL(PHOTO_FIXTURES_DIR);
 const KEY = 'e2e-api-key-0123456789';
 
 interface ManifestFile {

@@ -8,8 +8,9 @@
 // rule in detail; these check that the built processes keep them.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { waitFor } from '@media-cluster/testkit';
+import { PHOTO_FIXTURES_DIR, waitFor } from '@media-cluster/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   abortedUpload,
@@ -23,7 +24,7 @@ import {
 import { telemetryLeaks } from '../support/hygiene.js';
 import { KEY_A, KEY_B, type Stack, startStack } from '../support/stack.js';
 
-const BAD = new URL('../../../api/test/fixtures/bad/', import.meta.url);
+const BAD = new URL('bad/', pathToFileURL(PHOTO_FIXTURES_DIR));
 const MB = 1024 * 1024;
 const PROBLEMS = 'https://media-cluster.dev/problems/';
 
