@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino, symbols } from 'pino';
 import { TelemetryError } from './errors.js';
+import type { PinoLogBridge } from './log-bridge.js';
+import { telemetryState } from './state.js';
 
 export interface CreateLoggerOptions {
   /** Logger name, e.g. `api` or `worker`; appears as `name` on every line. */
@@ -30,8 +32,9 @@ const REDACT = [
 /**
  * A pino logger writing JSON lines to stdout. When the process runs with the
  * telemetry register entry point, the pino instrumentation adds `trace_id`,
- * `span_id` and `trace_flags` to lines logged inside a span and sends every
- * record over OTLP as well; without it, this is plain pino.
+ * `span_id` and `trace_flags` to lines logged inside a span, and every line
+ * is also sent over OTLP (batched by PinoLogBridge, unless
+ * OTEL_LOGS_EXPORTER=none); without it, this is plain pino.
  *
  * @throws TelemetryError `TELEMETRY_INVALID_LOG_LEVEL` for an unknown level.
  */
@@ -43,7 +46,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       `LOG_LEVEL must be one of ${[...LEVELS].join(', ')} (got ${JSON.stringify(options.level ?? process.env.LOG_LEVEL)})`,
     );
   }
-  return pino(
+  const logger = pino(
     {
       name: options.name,
       level,
@@ -55,4 +58,41 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     },
     options.destination,
   );
+  const bridge = telemetryState().logBridge;
+  if (bridge) teeToBridge(logger, bridge);
+  return logger;
+}
+
+/** What pino tells a destination that asks for metadata (`Symbol.for('pino.metadata')`). */
+interface MetadataStream extends DestinationStream {
+  lastLevel: number;
+}
+
+/**
+ * Every line still goes to the logger's destination first, unchanged; the
+ * same string then waits in the bridge, which turns lines into OTLP log
+ * records in batches (log-bridge.ts). Children share the root's stream.
+ */
+function teeToBridge(logger: Logger, bridge: PinoLogBridge): void {
+  const streamSym = symbols.streamSym as unknown as keyof Logger;
+  const destination = logger[streamSym] as unknown as DestinationStream & {
+    flush?: (cb?: (err?: Error) => void) => void;
+    flushSync?: () => void;
+    end?: () => void;
+  };
+  const tee: MetadataStream & Record<symbol, unknown> = {
+    [Symbol.for('pino.metadata')]: true,
+    lastLevel: 0,
+    write(line: string) {
+      destination.write(line);
+      bridge.push(line, this.lastLevel);
+    },
+  };
+  const passThrough = tee as unknown as Record<string, unknown>;
+  if (typeof destination.flush === 'function') passThrough.flush = destination.flush.bind(destination);
+  if (typeof destination.flushSync === 'function') {
+    passThrough.flushSync = destination.flushSync.bind(destination);
+  }
+  if (typeof destination.end === 'function') passThrough.end = destination.end.bind(destination);
+  (logger as unknown as Record<symbol, unknown>)[symbols.streamSym] = tee;
 }

@@ -13,8 +13,6 @@ import { INSTRUMENTATION_NAMES, type InstrumentationName } from './settings.js';
 export interface InstrumentationOptions {
   /** Local ports whose requests are not traced (our metrics servers). */
   untracedPorts: ReadonlySet<number>;
-  /** Send pino records over OTLP (off when OTEL_LOGS_EXPORTER=none). */
-  logSending: boolean;
   /** Which to load. @defaultValue all of them */
   enabled?: ReadonlySet<InstrumentationName>;
 }
@@ -35,7 +33,6 @@ export function outgoingUrl(options: RequestOptions): string {
  */
 export function createInstrumentations({
   untracedPorts,
-  logSending,
   enabled = new Set(INSTRUMENTATION_NAMES),
 }: InstrumentationOptions): Instrumentation[] {
   const all: Record<InstrumentationName, () => Instrumentation> = {
@@ -78,7 +75,10 @@ export function createInstrumentations({
         // Never capture parameter values.
         enhancedDatabaseReporting: false,
       }),
-    pino: () => new PinoInstrumentation({ disableLogSending: !logSending }),
+    // Correlation fields only: createLogger's loggers send their lines through
+    // PinoLogBridge (log-bridge.ts), batched, instead of this instrumentation's
+    // multistream and per-line Writable inside every request.
+    pino: () => new PinoInstrumentation({ disableLogSending: true }),
   };
   return INSTRUMENTATION_NAMES.filter((name) => enabled.has(name)).map((name) => all[name]());
 }

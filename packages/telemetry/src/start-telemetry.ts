@@ -1,4 +1,5 @@
 import { DiagLogLevel, diag, metrics } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
 import {
   diagLogLevelFromString,
   setGlobalErrorHandler,
@@ -15,6 +16,7 @@ import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from
 import { ExportGuard } from './export-guard.js';
 import { createDiagLogger, ExportHealth } from './export-health.js';
 import { createInstrumentations } from './instrumentations.js';
+import { PinoLogBridge } from './log-bridge.js';
 import { baseResource, resourceDetectors } from './resource.js';
 import { registerRuntimeMetrics } from './runtime-metrics.js';
 import { createSelfLog } from './self-log.js';
@@ -80,7 +82,6 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     resourceDetectors,
     instrumentations: createInstrumentations({
       untracedPorts: state.untracedPorts,
-      logSending: settings.logs,
       enabled: settings.instrumentations,
     }),
     metricReaders,
@@ -107,14 +108,23 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
 
   sdk.start();
   registerRuntimeMetrics(metrics.getMeterProvider());
+  // Lines reach OTLP only where the pino instrumentation correlates them (it can be disabled).
+  const logBridge =
+    settings.logs && settings.instrumentations.has('pino')
+      ? new PinoLogBridge(logs.getLogger('@media-cluster/telemetry/pino'))
+      : undefined;
+  state.logBridge = logBridge;
 
   state.started = true;
   state.collect = () => prometheus.collect();
-  state.shutdownSdk = () =>
-    sdk.shutdown().catch((error: unknown) => {
+  state.shutdownSdk = () => {
+    logBridge?.flush();
+    state.logBridge = undefined;
+    return sdk.shutdown().catch((error: unknown) => {
       // During an outage this is the same failure again: let health decide.
       health.onDiagnostic('warn', `shutdown: ${error instanceof Error ? error.message : String(error)}`);
     });
+  };
   state.abandonExports = () => guard.abandon();
   return true;
 }

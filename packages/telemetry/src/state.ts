@@ -1,4 +1,5 @@
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import type { PinoLogBridge } from './log-bridge.js';
 
 /** What the register entry point leaves for the rest of the package. */
 export interface TelemetryState {
@@ -11,6 +12,8 @@ export interface TelemetryState {
   /** Fails pending exports at once (shutdown overran its bound). */
   abandonExports?: () => void;
   shutdownPromise?: Promise<void>;
+  /** Where createLogger's loggers send their lines over OTLP (absent: log sending is off). */
+  logBridge?: PinoLogBridge;
   /** Local ports of our metrics servers: their scrapes and probes are not traced. */
   readonly untracedPorts: Set<number>;
 }
