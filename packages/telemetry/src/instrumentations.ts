@@ -3,10 +3,10 @@ import type { RequestOptions } from 'node:https';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
 import { ExpressRouteInstrumentation } from './express-route-instrumentation.js';
+import { LeanPgInstrumentation } from './pg-instrumentation.js';
 import { redactUrlPath } from './redact-url-path.js';
 import { INSTRUMENTATION_NAMES, type InstrumentationName } from './settings.js';
 
@@ -67,8 +67,9 @@ export function createInstrumentations({
         // Command name only: arguments carry pet ids (XADD) and payloads.
         dbStatementSerializer: (command: string) => command,
       }),
+    // Pool gauges observed at collection time, not updated on every checkout.
     pg: () =>
-      new PgInstrumentation({
+      new LeanPgInstrumentation({
         requireParentSpan: true,
         // Pool checkouts are not queries; the query spans say enough.
         ignoreConnectSpans: true,

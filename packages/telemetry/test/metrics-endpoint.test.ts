@@ -4,7 +4,7 @@ import {
   startOtlpReceiver,
   startPrometheus,
 } from '@media-cluster/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SECONDS_BUCKETS } from '../src/index.js';
 import { assertBuilt, type Fixture, startFixture } from './helpers/fixture.js';
 
@@ -45,6 +45,8 @@ beforeAll(async () => {
     OTEL_METRIC_EXPORT_INTERVAL: '500',
     OTEL_SERVICE_NAME: 'fixture-metrics',
     METRICS_TOKEN: TOKEN,
+    // A pg pool (max 2) that queries once at start-up, for the pool gauges.
+    DATABASE_URL: inject('databaseUrl'),
   });
   // One request so the http server histogram has a series for the route.
   const response = await fetch(app.url('/v1/pets/rex-42/photos?secret=1'));
@@ -136,6 +138,23 @@ describe('/metrics of a process started with the register entry point', () => {
     const latency = await otlp.waitForMetric('media_cluster_queue_latency_seconds');
     expect(latency.resource['service.name']).toBe('fixture-metrics');
     expect(latency.dataPoints[0]?.explicitBounds).toEqual([...SECONDS_BUCKETS]);
+  });
+
+  it('observes the pg pool gauges at collection time, with the upstream names and labels', async () => {
+    // The pool is known from its first checkout inside a span (the start-up query has none).
+    expect((await fetch(app.url('/v1/jobs/j1'))).status).toBe(200);
+    const text = await (await scrape()).text();
+    const series = (name: string, labels: string, value: string) =>
+      new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} ${value}$`, 'm');
+    const pool = 'db_client_connection_pool_name="[^"]+"';
+    expect(text).toMatch(series('db_client_connection_max', pool, '2'));
+    // Read when collected: the connection is back in the pool, none in use.
+    expect(text).toMatch(series('db_client_connection_count', 'db_client_connection_state="used"', '0'));
+    expect(text).toMatch(series('db_client_connection_count', 'db_client_connection_state="idle"', '1'));
+    expect(text).toMatch(series('db_client_connection_pending_requests', pool, '0'));
+    expect(text).toMatch(
+      series('db_client_operation_duration_seconds_count', 'db_operation_name="SELECT"', '1'),
+    );
   });
 
   it('gives Prometheus exactly the documented names once it scrapes the endpoint', async () => {

@@ -1,0 +1,112 @@
+import { type Attributes, type BatchObservableResult, ValueType } from '@opentelemetry/api';
+import { PgInstrumentation, type PgInstrumentationConfig } from '@opentelemetry/instrumentation-pg';
+import { METRIC_DB_CLIENT_OPERATION_DURATION } from '@opentelemetry/semantic-conventions';
+
+/** What a pg-pool Pool exposes that the pool gauges read. */
+interface PoolLike {
+  options?: { host?: string; port?: number | string; database?: string; max?: number };
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+
+interface PoolSeries {
+  used: Attributes;
+  idle: Attributes;
+  pool: Attributes;
+  max: number;
+}
+
+/** The upstream members replaced here (declared private in its typings). */
+interface PgInternals {
+  _operationDuration: unknown;
+  _connectionsCount: unknown;
+  _connectionPendingRequests: unknown;
+  _connectionMax: unknown;
+  _setPoolConnectEventListeners: (pool: PoolLike) => void;
+  _removePoolMax: (pool: PoolLike) => void;
+}
+
+const NOT_RECORDED = { add: () => {} };
+const POOLS = Symbol('media-cluster.pg.pools');
+
+/** Same label value as the upstream instrumentation: `host:port/database`. */
+function poolName(pool: PoolLike): string {
+  const o = pool.options ?? {};
+  return `${o.host || 'unknown_host'}:${o.port || 'unknown_port'}/${o.database || 'unknown_database'}`.trim();
+}
+
+/**
+ * The pg instrumentation with the same spans and the same metric names and
+ * labels, except that the pool gauges (`db.client.connection.count`,
+ * `.pending_requests`, `.max`) are observed when metrics are collected
+ * instead of being updated on every pool checkout and release: upstream adds
+ * to three up/down counters per pool event, i.e. six attribute-hashing
+ * records around every query (bench/README.md, "where the cost goes").
+ */
+export class LeanPgInstrumentation extends PgInstrumentation {
+  constructor(config: PgInstrumentationConfig = {}) {
+    super(config);
+    const self = this as unknown as PgInternals;
+    // Replaces the per-event listeners; pool.end() still forgets the pool.
+    self._setPoolConnectEventListeners = (pool) => {
+      const pools = this.pools();
+      if (pools.has(pool)) return;
+      const name = poolName(pool);
+      pools.set(pool, {
+        used: { 'db.client.connection.state': 'used', 'db.client.connection.pool.name': name },
+        idle: { 'db.client.connection.state': 'idle', 'db.client.connection.pool.name': name },
+        pool: { 'db.client.connection.pool.name': name },
+        max: Number(pool.options?.max ?? 10),
+      });
+    };
+    self._removePoolMax = (pool) => {
+      this.pools().delete(pool);
+    };
+  }
+
+  /** Runs from the base constructor too, before any field of this class exists. */
+  private pools(): Map<PoolLike, PoolSeries> {
+    const holder = this as unknown as { [POOLS]?: Map<PoolLike, PoolSeries> };
+    holder[POOLS] ??= new Map();
+    return holder[POOLS];
+  }
+
+  override _updateMetricInstruments(): void {
+    const self = this as unknown as PgInternals;
+    const meter = this.meter;
+    self._operationDuration = meter.createHistogram(METRIC_DB_CLIENT_OPERATION_DURATION, {
+      description: 'Duration of database client operations.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+    });
+    // Never added to: the upstream code paths that would are replaced above.
+    self._connectionsCount = NOT_RECORDED;
+    self._connectionPendingRequests = NOT_RECORDED;
+    self._connectionMax = NOT_RECORDED;
+    const count = meter.createObservableUpDownCounter('db.client.connection.count', {
+      description: 'Connections of the pool by state (used, idle).',
+      unit: '{connection}',
+    });
+    const pending = meter.createObservableUpDownCounter('db.client.connection.pending_requests', {
+      description: 'Requests waiting for a connection of the pool.',
+      unit: '{connection}',
+    });
+    const max = meter.createObservableUpDownCounter('db.client.connection.max', {
+      description: 'Most connections the pool may open.',
+      unit: '{connection}',
+    });
+    meter.addBatchObservableCallback(
+      (result: BatchObservableResult) => {
+        for (const [pool, series] of this.pools()) {
+          const idle = pool.idleCount;
+          result.observe(count, pool.totalCount - idle, series.used);
+          result.observe(count, idle, series.idle);
+          result.observe(pending, pool.waitingCount, series.pool);
+          result.observe(max, series.max, series.pool);
+        }
+      },
+      [count, pending, max],
+    );
+  }
+}
