@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createFsBlobStore, migrate } from '@media-cluster/db';
+import { createFsBlobStore, createPool, migrate } from '@media-cluster/db';
 import { createProducer, queueNames } from '@media-cluster/queue';
 import {
   createLogger,
@@ -8,7 +8,6 @@ import {
   startMetricsServer,
 } from '@media-cluster/telemetry';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { checkReadiness, createApp } from './app.js';
 import { loadApiConfig } from './config.js';
 import { clientErrorHandler } from './http/client-error.js';
@@ -23,9 +22,10 @@ import { createApiMetrics } from './metrics.js';
 export async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
-  const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, connectionTimeoutMillis: 5_000 });
-  // An idle client losing its server must not crash the process; the next query reports it.
-  db.on('error', (error) => logger.warn({ err: error }, 'postgres idle client error'));
+  const db = createPool(config.DATABASE_URL, {
+    max: 10,
+    onIdleError: (error) => logger.warn({ err: error }, 'postgres idle client error'),
+  });
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
     maxRetriesPerRequest: 2,

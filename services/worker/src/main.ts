@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import { createEmbedderPool } from '@media-cluster/clustering';
-import { createFsBlobStore, migrate, migrationsApplied } from '@media-cluster/db';
+import { createFsBlobStore, createPool, migrate, migrationsApplied } from '@media-cluster/db';
 import { createLogger, shutdownTelemetry, startMetricsServer } from '@media-cluster/telemetry';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { loadWorkerConfig } from './config.js';
 import { createWorker } from './create-worker.js';
 
@@ -24,8 +23,10 @@ export async function main(): Promise<void> {
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   redis.on('error', (err) => logger.warn({ event: 'redis_error', err: err.message }, 'redis error'));
-  const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.WORKER_CONCURRENCY + 2 });
-  db.on('error', (err) => logger.warn({ event: 'postgres_error', err: err.message }, 'postgres error'));
+  const db = createPool(config.DATABASE_URL, {
+    max: config.WORKER_CONCURRENCY + 2,
+    onIdleError: (err) => logger.warn({ event: 'postgres_error', err: err.message }, 'postgres error'),
+  });
   // Safe next to the api doing the same: the runner holds an advisory lock.
   await migrate(db, { logger });
   const blobs = createFsBlobStore({ dir: config.PHOTO_DIR });
