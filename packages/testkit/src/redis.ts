@@ -44,24 +44,30 @@ export async function startRedis(options: RedisOptions = {}): Promise<ServiceHan
   let stopped = false;
 
   const launch = async () => {
-    proc = spawnTracked(binary, [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      appendOnly ? 'yes' : 'no',
-      '--appendfsync',
-      'everysec',
-      '--daemonize',
-      'no',
-      '--logfile',
-      '',
-    ]);
+    proc = spawnTracked(
+      binary,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        appendOnly ? 'yes' : 'no',
+        '--appendfsync',
+        'everysec',
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
+      ],
+      // Its own process group: a terminal's Ctrl-C (npm start) reaches the services,
+      // which still need Redis to finish their jobs, but not Redis; its owner stops it.
+      { detached: true },
+    );
     const current = proc;
     await waitFor(
       async () => {
