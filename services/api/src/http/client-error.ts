@@ -1,7 +1,8 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CATALOGUE, type ErrorCode, problemType } from '../errors.js';
+import { ApiError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { problemBody } from './problem.js';
 
 /** After answering, keep reading (and discarding) this long so the answer is not lost to a TCP reset: 2 s. */
 const LINGER_MS = 2_000;
@@ -41,10 +42,10 @@ export function clientErrorHandler(logger: Logger) {
       socket.destroy();
       return;
     }
-    const code = codeOf(error);
-    const { status, title } = CATALOGUE[code];
+    const problem = new ApiError(codeOf(error));
+    const { code, status, message: title } = problem;
     logger.info({ event: 'http_client_error', code, status, parser_code: error.code }, title);
-    const body = JSON.stringify({ type: problemType(code), title, status, detail: title, code });
+    const body = JSON.stringify(problemBody(problem));
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
         'content-type: application/problem+json\r\n' +
