@@ -1,3 +1,4 @@
+export { callbackUrlProblem } from './callback-url.js';
 export { ConfigError } from './errors.js';
 export { loadConfig } from './load-config.js';
 export { envBool, envInt, envList, envPort, envUrl } from './schema-helpers.js';

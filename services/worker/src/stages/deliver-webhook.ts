@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { callbackUrlProblem } from '@media-cluster/config';
 
 export interface WebhookBody {
   jobId: string;
@@ -25,26 +26,9 @@ export type WebhookResult =
       detail: string;
     };
 
-/**
- * The api's rule, checked again at delivery: http(s), no credentials, and a
- * host listed in `allowedHosts` as exact `host` or `host:port`
- * (case-insensitive). IP literals pass only when listed as such.
- */
+/** The api's callback rule, checked again at delivery (`callbackUrlProblem`). */
 export function isAllowedCallback(url: string, allowedHosts: readonly string[]): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
-  if (parsed.username || parsed.password) return false;
-  const host = parsed.hostname.toLowerCase();
-  const hostPort = parsed.host.toLowerCase();
-  return allowedHosts.some((entry) => {
-    const e = entry.toLowerCase();
-    return e === host || e === hostPort;
-  });
+  return callbackUrlProblem(url, allowedHosts) === undefined;
 }
 
 type Attempt =
