@@ -229,7 +229,14 @@ describe('SIGTERM under load', () => {
     await waitFor(() => hook.requests.length >= JOBS, { what: 'a webhook per job' });
     const hooked = hook.requests.map((r) => (JSON.parse(r.body) as { jobId: string }).jobId).sort();
     expect(hooked).toEqual(jobs.map((j) => j.jobId).sort());
-    const info = await groupInfo();
+    // Acks are batched right after each job's result commits: wait for the last batch.
+    const info = await waitFor(
+      async () => {
+        const current = await groupInfo();
+        return current.pending === 0 && current.lag === 0 ? current : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the last acks' },
+    ).catch(() => groupInfo());
     expect(info.pending).toBe(0);
     expect(info.lag).toBe(0);
   }, 60_000);
