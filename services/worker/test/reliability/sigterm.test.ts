@@ -9,6 +9,7 @@
 // until the test lets go, after the signal. The whole job (load, embed,
 // cluster, write, webhook, ack) then runs during shutdown.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { waitFor } from '@media-cluster/testkit';
 import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,8 +85,8 @@ async function waitingOnLock(): Promise<number> {
   return rows[0]!.n;
 }
 
-const consumerOf = (w: WorkerHandle) =>
-  String(w.proc.logs().find((l) => l.event === 'worker_started')?.consumer);
+/** The worker's consumer name (`<hostname>-<pid>`), known before its `worker_started` line arrives. */
+const consumerOf = (w: WorkerHandle) => `${hostname()}-${w.proc.child.pid}`;
 
 /** Job ids of the entries pending for `consumer` (delivered, not acked). */
 async function pendingJobs(consumer: string): Promise<string[]> {
