@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Set-up shared by `npm start` and `npm test`: installs what is missing (pnpm,
-// redis-server, postgresql, prometheus, docker-compose), installs deps, builds,
-// then runs the stack or the tests. Quiet when everything is already there.
+// Set-up shared by `npm start`, `npm test` and `pnpm stack`: installs what is
+// missing (pnpm, redis-server, postgresql, docker-compose), installs deps, builds,
+// builds the observability programs from their Go modules (test, stack), then
+// runs the services, the tests or the stack. Quiet when everything is already there.
 // Plain Node, no dependencies: it runs before `pnpm install`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -47,11 +48,7 @@ const NEEDED =
         { bin: 'redis-server', apt: 'redis-server', why: 'Redis for the queue' },
         { bin: 'initdb', apt: 'postgresql', why: 'PostgreSQL for job results' },
         ...(mode === 'test'
-          ? [
-              { bin: 'prometheus', apt: 'prometheus', why: 'Prometheus for the metrics and alert tests' },
-              { bin: 'promtool', apt: 'prometheus', why: 'promtool for the rule tests' },
-              { bin: 'docker-compose', apt: 'docker-compose', why: 'docker-compose config validation' },
-            ]
+          ? [{ bin: 'docker-compose', apt: 'docker-compose', why: 'docker-compose config validation' }]
           : []),
       ];
 const missing = NEEDED.filter((n) => !onPath(n.bin));
@@ -67,6 +64,21 @@ if (missing.length > 0) {
       `Missing: ${missing.map((m) => `${m.bin} (${m.why})`).join(', ')}.\n` +
         `Install them, e.g.: sudo apt-get install ${packages.join(' ')}\n` +
         `(or set REDIS_URL / DATABASE_URL to servers you already run).`,
+    );
+  }
+}
+
+// Go builds the real OpenTelemetry Collector, Jaeger and Prometheus (tests, pnpm stack).
+const needsGo = mode === 'test' || mode === 'stack';
+if (needsGo) {
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  const m = /go(\d+)\.(\d+)/.exec(go.stdout ?? '');
+  if (go.status !== 0 || !m || Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) < 26)) {
+    fail(
+      `${go.status === 0 ? `${go.stdout.trim()} is too old` : 'Go is not installed (or not on PATH)'}: ` +
+        'the tests and `pnpm stack` build the real OpenTelemetry Collector, Jaeger and Prometheus ' +
+        'from their Go modules (observability/stack/). Install Go 1.26 or newer from https://go.dev/doc/install ' +
+        "(Debian 12's golang package is too old) and make sure the Go module proxy is reachable.",
     );
   }
 }
@@ -110,6 +122,9 @@ pn(['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', '--log-prefix=
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 
+// 5b. The observability programs (cached in .cache/stack, rebuilt when a go.mod/go.sum changes).
+if (needsGo) run(process.execPath, [join(ROOT, 'packages', 'testkit', 'dist', 'stack', 'build-cli.js')]);
+
 // Lint also type-checks every package, tests included.
 if (mode === 'lint') {
   pn(['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only', '--log-prefix=none']);
@@ -120,8 +135,9 @@ const TARGETS = {
   start: [process.execPath, [join(ROOT, 'scripts', 'start.mjs'), ...passThrough]],
   test: [pnpm[0], [...pnpm.slice(1), 'exec', 'vitest', 'run', ...passThrough]],
   lint: [pnpm[0], [...pnpm.slice(1), 'exec', 'biome', 'ci', '.', ...passThrough]],
+  stack: [process.execPath, [join(ROOT, 'scripts', 'stack.mjs'), ...passThrough]],
 };
-const target = TARGETS[mode] ?? fail(`unknown mode "${mode}": use start, test or lint`);
+const target = TARGETS[mode] ?? fail(`unknown mode "${mode}": use start, test, stack or lint`);
 const child = spawn(target[0], target[1], { stdio: 'inherit', cwd: ROOT });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

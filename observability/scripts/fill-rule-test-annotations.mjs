@@ -8,6 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
+import { stackBinaryPath } from '../../packages/testkit/dist/index.js';
+
+// The promtool built from observability/stack/prometheus (the release compose runs).
+const promtoolBinary = process.env.PROMTOOL ?? stackBinaryPath('promtool');
 
 const seconds = (d) => {
   let total = 0;
@@ -21,7 +25,7 @@ const pairs = (s) =>
   );
 
 for (const file of process.argv.slice(2)) {
-  const r = spawnSync('promtool', ['test', 'rules', file.split('/').pop()], {
+  const r = spawnSync(promtoolBinary, ['test', 'rules', file.split('/').pop()], {
     cwd: dirname(file),
     encoding: 'utf8',
   });

@@ -1,3 +1,4 @@
+export { collectorEnvRefs, type EnvRef, expandCollectorEnv } from './collector-env.js';
 export { type Interpolation, interpolate, parseDotEnv } from './compose-env.js';
 export { buildDashboard, buildDashboards, type DashboardJson, renderDashboard } from './dashboards/build.js';
 export { expandGrafanaVariables, type PanelQuery, panelQueries } from './dashboards/panel-queries.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { collectorEnvRefs, expandCollectorEnv } from '../src/collector-env.js';
 import { buildDashboards } from '../src/dashboards/build.js';
 import { panelQueries } from '../src/dashboards/panel-queries.js';
 import { parseYaml, readRepoFile, resolvedCompose } from './support.js';
@@ -18,9 +19,42 @@ interface CollectorConfig {
 }
 
 const collectorText = readRepoFile('otel-collector-config.yaml');
-const collector = parseYaml<CollectorConfig>(collectorText);
+const jaegerText = readRepoFile('observability/jaeger/config.yaml');
+/** The config as a runner with no variables set sees it: every default. */
+const collector = parseYaml<CollectorConfig>(expandCollectorEnv(collectorText, {}));
+const jaegerDefaults = () => parseYaml<JaegerConfig>(expandCollectorEnv(jaegerText, {}));
+const composeEnv = (service: string) =>
+  Object.fromEntries(
+    Object.entries(resolvedCompose().services[service]?.environment ?? {}).map(([k, v]) => [k, String(v)]),
+  );
 const pipelines = Object.entries(collector.service.pipelines);
-/** `otlp/jaeger` is an instance of the `otlp` component type. */
+interface JaegerConfig {
+  receivers: { otlp: { protocols: { grpc: { endpoint: string }; http: { endpoint: string } } } };
+  extensions: {
+    jaeger_query: {
+      http: { endpoint: string };
+      grpc: { endpoint: string };
+      storage: { traces: string; metrics: string };
+    };
+    jaeger_storage: {
+      backends: Record<string, unknown>;
+      metric_backends: Record<
+        string,
+        {
+          prometheus: {
+            endpoint: string;
+            metric_namespace: string;
+            latency_unit: string;
+            normalize_calls: boolean;
+            normalize_duration: boolean;
+          };
+        }
+      >;
+    };
+  };
+}
+
+/** `otlp_grpc/jaeger` is an instance of the `otlp_grpc` component type. */
 const typeOf = (id: string) => id.split('/')[0];
 const signalOf = (pipelineId: string) => pipelineId.split('/')[0];
 
@@ -88,18 +122,19 @@ describe('otel-collector-config.yaml', () => {
   it('sends traces to Jaeger over OTLP and into the spanmetrics connector', () => {
     const traces = collector.service.pipelines.traces!;
     expect(traces.receivers).toContain('otlp');
-    expect(traces.exporters).toContain('spanmetrics');
-    const jaeger = traces.exporters.find((e) => typeOf(e) === 'otlp' && e.includes('jaeger'));
-    expect(jaeger, 'an otlp/jaeger exporter in the traces pipeline').toBeTruthy();
+    expect(traces.exporters).toContain('span_metrics');
+    const jaeger = traces.exporters.find((e) => typeOf(e) === 'otlp_grpc' && e.includes('jaeger'));
+    expect(jaeger, 'an otlp_grpc/jaeger exporter in the traces pipeline').toBeTruthy();
     expect((collector.exporters[jaeger!]?.tls as { insecure?: boolean })?.insecure).toBe(true);
   });
 
   it('spanmetrics: exemplars on, RED per queue and per route, names Jaeger SPM expects', () => {
-    const spanmetrics = collector.connectors?.spanmetrics as {
+    const spanmetrics = collector.connectors?.span_metrics as {
       namespace: string;
       histogram: { unit: string };
       exemplars: { enabled: boolean };
       dimensions: { name: string }[];
+      exclude_dimensions?: string[];
     };
     expect(spanmetrics.exemplars.enabled).toBe(true);
     expect(spanmetrics.dimensions.map((d) => d.name)).toEqual(
@@ -110,28 +145,11 @@ describe('otel-collector-config.yaml', () => {
         'http.response.status_code',
       ]),
     );
+    // A collector restart must not start a new set of series.
+    expect(spanmetrics.exclude_dimensions).toContain('collector.instance.id');
     // Jaeger v2's Monitor tab: metric_namespace + latency_unit + normalize_* must describe
     // what the prometheus exporter makes of this connector's output.
-    const jaeger = parseYaml<{
-      extensions: {
-        jaeger_query: { storage: { traces: string; metrics: string } };
-        jaeger_storage: {
-          backends: Record<string, unknown>;
-          metric_backends: Record<
-            string,
-            {
-              prometheus: {
-                endpoint: string;
-                metric_namespace: string;
-                latency_unit: string;
-                normalize_calls: boolean;
-                normalize_duration: boolean;
-              };
-            }
-          >;
-        };
-      };
-    }>(readRepoFile('observability/jaeger/config.yaml'));
+    const jaeger = jaegerDefaults();
     const query = jaeger.extensions.jaeger_query.storage;
     expect(jaeger.extensions.jaeger_storage.backends).toHaveProperty(query.traces);
     const spm = jaeger.extensions.jaeger_storage.metric_backends[query.metrics]?.prometheus;
@@ -147,7 +165,7 @@ describe('otel-collector-config.yaml', () => {
     // The live test cannot run a collector, so the names are derived here the way the
     // prometheus exporter derives them: namespace dots to underscores, the unit as a
     // suffix on the histogram, _total on the counter, attribute dots to underscores.
-    const spanmetrics = collector.connectors?.spanmetrics as {
+    const spanmetrics = collector.connectors?.span_metrics as {
       namespace: string;
       histogram: { unit: string };
       dimensions: { name: string }[];
@@ -180,16 +198,20 @@ describe('otel-collector-config.yaml', () => {
     }
   });
 
-  it('exports metrics (OTLP + spanmetrics) to the prometheus exporter with OpenMetrics and resource labels', () => {
+  it('exports metrics (OTLP + spanmetrics) with OpenMetrics, and no per-process resource attribute as a label', () => {
     const metrics = collector.service.pipelines.metrics!;
-    expect(metrics.receivers.sort()).toEqual(['otlp', 'spanmetrics']);
+    expect(metrics.receivers.sort()).toEqual(['otlp', 'span_metrics']);
     expect(metrics.exporters).toEqual(['prometheus']);
     const prom = collector.exporters.prometheus as {
       enable_open_metrics: boolean;
-      resource_to_telemetry_conversion: { enabled: boolean };
+      resource_to_telemetry_conversion?: unknown;
+      resource_constant_labels: { included: string[] };
     };
     expect(prom.enable_open_metrics).toBe(true);
-    expect(prom.resource_to_telemetry_conversion.enabled).toBe(true);
+    // service.name -> job, service.instance.id -> instance; pid, command line, runtime
+    // version stay in target_info (the live check is in stack-e2e.test.ts).
+    expect(prom.resource_to_telemetry_conversion).toBeUndefined();
+    expect(prom.resource_constant_labels.included).toEqual(['deployment.environment.name']);
   });
 
   it('keeps logs (debug exporter at least) and has a health_check extension', () => {
@@ -197,18 +219,34 @@ describe('otel-collector-config.yaml', () => {
     expect(collector.service.extensions).toContain('health_check');
   });
 
-  it('every env:VAR reference is set in the collector service of docker-compose.yml', () => {
-    const compose = resolvedCompose();
-    const env = compose.services['otel-collector']?.environment ?? {};
-    const refs = [...collectorText.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g)];
-    expect(refs.length).toBeGreaterThan(0);
-    for (const [, name, fallback] of refs) {
-      if (fallback) continue;
-      expect(env[name!], `${name} not set for otel-collector`).toBeDefined();
-      expect(String(env[name!])).not.toBe('');
-    }
+  it.each([
+    ['otel-collector-config.yaml', collectorText, 'otel-collector'],
+    ['observability/jaeger/config.yaml', jaegerText, 'jaeger'],
+  ])('%s: every ${env:VAR} has a default, and the defaults are what compose runs', (_file, text, service) => {
+    const refs = collectorEnvRefs(text);
+    expect(refs.length).toBeGreaterThan(3);
+    for (const ref of refs) expect(ref.fallback, `\${env:${ref.name}} has no :-default`).toBeDefined();
+    // One config, two runners: compose's environment changes nothing the defaults say.
+    expect(expandCollectorEnv(text, composeEnv(service))).toBe(expandCollectorEnv(text, {}));
     // No bare ${VAR}: the collector only expands ${env:VAR}.
-    expect(collectorText.replace(/\$\{env:[^}]+\}/g, '')).not.toMatch(/\$\{/);
+    expect(text.replace(/\$\{env:[^}]+\}/g, '')).not.toMatch(/\$\{/);
+  });
+
+  it('the addresses tests and `pnpm stack` change are all variables (listeners bind where they are told)', () => {
+    const moved = expandCollectorEnv(collectorText, {
+      OTEL_COLLECTOR_BIND_HOST: '127.0.0.1',
+      OTEL_COLLECTOR_OTLP_GRPC_PORT: '1',
+      OTEL_COLLECTOR_OTLP_HTTP_PORT: '2',
+      OTEL_COLLECTOR_PROMETHEUS_PORT: '3',
+      OTEL_COLLECTOR_TELEMETRY_PORT: '4',
+      OTEL_COLLECTOR_HEALTH_PORT: '5',
+    });
+    expect(moved).not.toMatch(/0\.0\.0\.0/);
+    const jaeger = expandCollectorEnv(jaegerText, {
+      JAEGER_BIND_HOST: '127.0.0.1',
+      JAEGER_PROMETHEUS_URL: 'http://127.0.0.1:9',
+    });
+    expect(jaeger).not.toMatch(/0\.0\.0\.0|prometheus:9090/);
   });
 
   it('is wired to the rest of the stack: ports and hosts agree across compose, collector, Prometheus', () => {
@@ -216,10 +254,7 @@ describe('otel-collector-config.yaml', () => {
     const env = compose.services['otel-collector']!.environment!;
     // Collector -> Jaeger on Jaeger's OTLP gRPC receiver.
     expect(env.JAEGER_OTLP_ENDPOINT).toBe('jaeger:4317');
-    const jaeger = parseYaml<{ receivers: { otlp: { protocols: { grpc: { endpoint: string } } } } }>(
-      readRepoFile('observability/jaeger/config.yaml'),
-    );
-    expect(jaeger.receivers.otlp.protocols.grpc.endpoint).toMatch(/:4317$/);
+    expect(jaegerDefaults().receivers.otlp.protocols.grpc.endpoint).toMatch(/:4317$/);
     // Services -> collector's OTLP gRPC receiver.
     for (const name of ['api', 'worker']) {
       expect(compose.services[name]!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(
@@ -241,8 +276,8 @@ describe('otel-collector-config.yaml', () => {
     ]);
     expect(job?.honor_labels).toBe(true);
     // memory_limiter below the container limit.
-    const limiter = collector.processors.memory_limiter as { limit_mib: string };
-    expect(limiter.limit_mib).toBe(['$', '{env:OTEL_COLLECTOR_MEMORY_LIMIT_MIB}'].join(''));
+    const limiter = collector.processors.memory_limiter as { limit_mib: number };
+    expect(limiter.limit_mib).toBe(Number(env.OTEL_COLLECTOR_MEMORY_LIMIT_MIB));
     const limitMib = Number.parseInt(
       String(compose.services['otel-collector']!.deploy!.resources!.limits!.memory),
       10,

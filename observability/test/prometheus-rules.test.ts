@@ -110,10 +110,11 @@ describe('Prometheus config and rules', () => {
     }
   });
 
-  it('has the alerts the SLOs call for', () => {
+  it('has the alerts the SLOs and the telemetry path call for', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(
       [
         'ApiAvailabilityBelowSLO',
+        'ApiMetricsAbsent',
         'ApiErrorBudgetBurnFast',
         'ApiErrorBudgetBurnGradual',
         'ApiErrorBudgetBurnMedium',
@@ -125,13 +126,18 @@ describe('Prometheus config and rules', () => {
         'JobErrorRateHigh',
         'JobSuccessRatioLow',
         'NoWorkerRunning',
+        'OtelCollectorDown',
+        'OtelCollectorDroppingData',
+        'OtelCollectorRefusingData',
         'PendingBacklogGrowing',
         'ProcessMemoryHigh',
         'ProcessingP95High',
         'QueueLatencyP95High',
         'ServiceDown',
+        'SpanMetricsAbsent',
         'WebhookDeliveryP95High',
         'WebhookFailures',
+        'WorkerMetricsAbsent',
       ].sort(),
     );
   });

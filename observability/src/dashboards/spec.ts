@@ -55,6 +55,10 @@ export const RATE = '$__rate_interval';
 
 const HTTP = 'http_server_request_duration_seconds';
 const NOT_PROBES = 'http_route!~"/health|/ready|/metrics"';
+/** The collector's own metrics (service.telemetry in otel-collector-config.yaml). */
+const COLLECTOR = 'job="otel-collector-internal"';
+/** The worker's stage spans (docs/metrics.md, README "Reading a trace"). */
+const STAGE_SPANS = 'embed|cluster|select_heroes|postgres.write';
 
 const p95 = (metric: string, by = '', q = 0.95) =>
   `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket[${RATE}])))`;
@@ -96,13 +100,14 @@ export const pipeline: DashboardSpec = {
       panels: [
         {
           title: 'Queue latency p50 / p95 (enqueue to start)',
-          description: 'SLO: p95 < 60 s. Exemplar dots open the job trace in Jaeger.',
+          description:
+            'SLO: p95 < 60 s. An SDK histogram: the Node SDK attaches no exemplars, so the trace links are on the span panels.',
           kind: 'timeseries',
           unit: 's',
           thresholds: [[60, 'red']],
           queries: [
             { expr: p95('media_cluster_queue_latency_seconds', '', 0.5), legend: 'p50' },
-            { expr: p95('media_cluster_queue_latency_seconds'), legend: 'p95', exemplar: true },
+            { expr: p95('media_cluster_queue_latency_seconds'), legend: 'p95' },
           ],
         },
         {
@@ -112,23 +117,33 @@ export const pipeline: DashboardSpec = {
           unit: 's',
           thresholds: [[300, 'red']],
           queries: [
-            {
-              expr: p95('media_cluster_processing_duration_seconds', 'status'),
-              legend: '{{status}}',
-              exemplar: true,
-            },
+            { expr: p95('media_cluster_processing_duration_seconds', 'status'), legend: '{{status}}' },
           ],
         },
         {
           title: 'Stage p95: embed, cluster, postgres write',
-          description: 'Where the processing time goes, stage by stage.',
+          description:
+            'Where the processing time goes, stage by stage (the SDK histograms of docs/metrics.md).',
           kind: 'timeseries',
           unit: 's',
-          width: 24,
           queries: [
-            { expr: p95('media_cluster_embedding_duration_seconds'), legend: 'embed', exemplar: true },
-            { expr: p95('media_cluster_clustering_duration_seconds'), legend: 'cluster', exemplar: true },
-            { expr: p95('media_cluster_postgres_write_seconds'), legend: 'postgres write', exemplar: true },
+            { expr: p95('media_cluster_embedding_duration_seconds'), legend: 'embed' },
+            { expr: p95('media_cluster_clustering_duration_seconds'), legend: 'cluster' },
+            { expr: p95('media_cluster_postgres_write_seconds'), legend: 'postgres write' },
+          ],
+        },
+        {
+          title: 'Stage span p95 (exemplars open the job trace)',
+          description:
+            'The same stages measured from their spans by the collector (spanmetrics), whose buckets carry trace ids: a dot opens that job in Jaeger.',
+          kind: 'timeseries',
+          unit: 'ms',
+          queries: [
+            {
+              expr: `histogram_quantile(0.95, sum by (le, span_name) (rate(traces_span_metrics_duration_milliseconds_bucket{service_name="media-cluster-worker", span_name=~"${STAGE_SPANS}"}[${RATE}])))`,
+              legend: '{{span_name}}',
+              exemplar: true,
+            },
           ],
         },
       ],
@@ -214,6 +229,65 @@ export const pipeline: DashboardSpec = {
         },
       ],
     },
+    {
+      title: "Telemetry pipeline (the collector's own metrics)",
+      panels: [
+        {
+          title: 'Collector up',
+          description: 'Is Prometheus able to scrape the collector that carries every app metric? 0 = blind.',
+          kind: 'stat',
+          unit: 'short',
+          baseColor: 'red',
+          thresholds: [[1, 'green']],
+          queries: [{ expr: 'min(up{job="otel-collector"})' }],
+        },
+        {
+          title: 'Telemetry into the collector',
+          description:
+            'Spans and metric points accepted per second, and those refused (memory_limiter): refused data is lost after the SDK retries.',
+          kind: 'timeseries',
+          unit: 'short',
+          width: 18,
+          queries: [
+            {
+              expr: `sum(rate(otelcol_receiver_accepted_spans_total{${COLLECTOR}}[${RATE}]))`,
+              legend: 'spans',
+            },
+            {
+              expr: `sum(rate(otelcol_receiver_accepted_metric_points_total{${COLLECTOR}}[${RATE}]))`,
+              legend: 'metric points',
+            },
+            {
+              expr: `sum(rate(otelcol_receiver_refused_spans_total{${COLLECTOR}}[${RATE}])) + sum(rate(otelcol_receiver_refused_metric_points_total{${COLLECTOR}}[${RATE}]))`,
+              legend: 'refused',
+            },
+          ],
+        },
+        {
+          title: 'Collector exports: sent and failed',
+          description:
+            'Items sent per exporter (Jaeger, the Prometheus endpoint), and trace items that failed to send: failures mean traces missing in Jaeger.',
+          kind: 'timeseries',
+          unit: 'short',
+          width: 24,
+          queries: [
+            {
+              expr: `sum by (exporter) (rate(otelcol_exporter_sent_spans_total{${COLLECTOR}}[${RATE}]))`,
+              legend: '{{exporter}} spans',
+            },
+            {
+              expr: `sum by (exporter) (rate(otelcol_exporter_sent_metric_points_total{${COLLECTOR}}[${RATE}]))`,
+              legend: '{{exporter}} metric points',
+            },
+            {
+              // The failure counter appears with the first failure: read 0 until then.
+              expr: `sum by (exporter) (rate(otelcol_exporter_send_failed_spans_total{${COLLECTOR}}[${RATE}])) or sum by (exporter) (rate(otelcol_exporter_sent_spans_total{${COLLECTOR}}[${RATE}])) * 0`,
+              legend: '{{exporter}} failed',
+            },
+          ],
+        },
+      ],
+    },
   ],
 };
 
@@ -272,13 +346,26 @@ export const api: DashboardSpec = {
       panels: [
         {
           title: 'p95 latency by route',
-          description: 'SLO: p95 < 2 s. Exemplar dots open the request trace in Jaeger.',
+          description: 'SLO: p95 < 2 s (the SDK histogram the SLO rules read).',
           kind: 'timeseries',
           unit: 's',
           thresholds: [[2, 'red']],
           queries: [
             {
               expr: `histogram_quantile(0.95, sum by (le, http_route) (rate(${HTTP}_bucket{${NOT_PROBES}}[${RATE}])))`,
+              legend: '{{http_route}}',
+            },
+          ],
+        },
+        {
+          title: 'Server span p95 by route (exemplars open the request trace)',
+          description:
+            'The api SERVER spans measured by the collector (spanmetrics): its buckets carry trace ids, so a dot opens that request in Jaeger.',
+          kind: 'timeseries',
+          unit: 'ms',
+          queries: [
+            {
+              expr: `histogram_quantile(0.95, sum by (le, http_route) (rate(traces_span_metrics_duration_milliseconds_bucket{service_name="media-cluster-api", span_kind="SPAN_KIND_SERVER", ${NOT_PROBES}}[${RATE}])))`,
               legend: '{{http_route}}',
               exemplar: true,
             },

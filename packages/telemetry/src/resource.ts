@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
   defaultResource,
@@ -8,9 +9,22 @@ import {
   type Resource,
   type ResourceDetector,
   resourceFromAttributes,
-  serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+/** semconv's `service.instance.id` (incubating, so not taken from the stable entry point). */
+const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
+
+/**
+ * service.instance.id = the host name: one per replica (a container's or pod's
+ * host name), and the same after a process restart, so metric series (instance
+ * label) do not start over each time the supervisor restarts a process. Several
+ * processes of one service on one host must set their own in
+ * OTEL_RESOURCE_ATTRIBUTES (e.g. `service.instance.id=worker-2`).
+ */
+const stableInstanceIdDetector: ResourceDetector = {
+  detect: () => ({ attributes: { [ATTR_SERVICE_INSTANCE_ID]: hostname() } }),
+};
 
 interface PackageInfo {
   name?: string;
@@ -47,13 +61,12 @@ export function baseResource(script: string | undefined = process.argv[1]): Reso
 }
 
 /**
- * Detectors in merge order (a later one wins): service.instance.id (a random
- * uuid per process, so replicas of a scaled worker stay apart), process and
- * host facts, then the OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES variables,
- * which override everything.
+ * Detectors in merge order (a later one wins): service.instance.id (the host
+ * name, stable per replica), process and host facts, then the OTEL_SERVICE_NAME /
+ * OTEL_RESOURCE_ATTRIBUTES variables, which override everything.
  */
 export const resourceDetectors: ResourceDetector[] = [
-  serviceInstanceIdDetector,
+  stableInstanceIdDetector,
   processDetector,
   hostDetector,
   envDetector,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '@media-cluster/testkit';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { assertBuilt, type Fixture, type FixtureLine, startFixture } from './helpers/fixture.js';
@@ -62,7 +63,8 @@ describe('register: traces and logs over OTLP', () => {
     expect(server?.attributes).not.toHaveProperty('url.query');
     expect(server?.resource['service.name']).toBe('fixture-traces');
     expect(server?.resource['service.version']).toBe('0.1.0');
-    expect(server?.resource['service.instance.id']).toMatch(/^[0-9a-f-]{36}$/);
+    // Stable per replica (the host name), so a restarted process keeps its metric series.
+    expect(server?.resource['service.instance.id']).toBe(hostname());
 
     // The ioredis span is a child of the server span, without arguments. Express itself adds no
     // span (the route template is all it contributes): a handler span would repeat the server span.

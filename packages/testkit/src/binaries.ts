@@ -15,8 +15,6 @@ const INSTALL_HINT: Record<string, string> = {
   'redis-server': 'apt-get install redis-server',
   initdb: 'apt-get install postgresql',
   postgres: 'apt-get install postgresql',
-  prometheus: 'apt-get install prometheus',
-  promtool: 'apt-get install prometheus',
   'docker-compose': 'apt-get install docker-compose',
 };
 

@@ -4,6 +4,7 @@ import { findLeaks } from './leak-check.js';
 import { startPostgres } from './postgres.js';
 import { RUN_ID_ENV } from './processes.js';
 import { startRedis } from './redis.js';
+import { ensureStackBinaries } from './stack/go-programs.js';
 import type {} from './vitest-context.js';
 import { waitFor } from './wait-for.js';
 
@@ -24,6 +25,9 @@ const KEY = Symbol.for('media-cluster.testkit.shared');
 const holder = globalThis as unknown as { [KEY]?: Shared };
 
 async function startShared(id: string) {
+  // The real collector, Jaeger and Prometheus: a no-op when the set-up built them,
+  // otherwise built here, once, before any test file asks for them.
+  await ensureStackBinaries();
   const [redis, postgres] = await Promise.all([
     startRedis({ url: process.env.REDIS_URL, appendOnly: false }),
     startPostgres({ url: process.env.DATABASE_URL }),

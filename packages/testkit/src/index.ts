@@ -60,8 +60,30 @@ export {
 } from './prometheus-config.js';
 export { type PromtoolOptions, type PromtoolResult, promtool } from './promtool.js';
 export { pingRedis, type RedisOptions, startRedis } from './redis.js';
+export { REPO_ROOT } from './repo-root.js';
 export type { ServiceHandle } from './service-handle.js';
 export { type ServiceProcess, type SpawnServiceOptions, spawnService } from './spawn-service.js';
+export { type CollectorHandle, type CollectorOptions, startCollector } from './stack/collector.js';
+export {
+  ensureStackBinaries,
+  GO_PROGRAMS,
+  type GoProgram,
+  goVersion,
+  type StackProgram,
+  stackBinaryPath,
+  stackCacheDir,
+} from './stack/go-programs.js';
+export { type JaegerHandle, type JaegerOptions, startJaeger } from './stack/jaeger.js';
+export type { JaegerApi, JaegerSpan, SpmQuery, SpmSeries, SpmSpanKind } from './stack/jaeger-api.js';
+export type { ProgramProcess } from './stack/program.js';
+export {
+  readRepoPrometheusConfig,
+  repoPrometheusConfig,
+  repoRuleFiles,
+  repoScrapeAddresses,
+  type ScrapeAddresses,
+} from './stack/prometheus-config.js';
+export { type ServiceTargets, type StackHandle, type StackOptions, startStack } from './stack/start-stack.js';
 export { buildTraceTree, type RenderTraceOptions, renderTraceTree, type TraceNode } from './trace-tree.js';
 export type { TestkitProvidedContext } from './vitest-context.js';
 export { type WaitOptions, waitFor } from './wait-for.js';

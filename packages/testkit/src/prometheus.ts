@@ -1,11 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { findBinary } from './binaries.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { freePort } from './free-port.js';
 import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
 import { createPrometheusApi, type PrometheusApi, type PromSample } from './prometheus-api.js';
 import { buildPrometheusConfig, type ScrapeTarget } from './prometheus-config.js';
 import type { ServiceHandle } from './service-handle.js';
+import { stackBinaryPath } from './stack/go-programs.js';
 import { type WaitOptions, waitFor } from './wait-for.js';
 
 export interface PrometheusOptions {
@@ -23,6 +23,13 @@ export interface PrometheusOptions {
   extraArgs?: readonly string[];
   /** Bound on start-up (WAL replay after kill() included). @defaultValue 30_000 ms */
   readyTimeoutMs?: number;
+  /**
+   * A whole prometheus.yml instead of one generated from `scrapeTargets`/`ruleFiles`
+   * (for running the repo's own config); called with the port it will listen on.
+   */
+  config?: (port: number) => string;
+  /** Files written next to prometheus.yml before start, by relative path (e.g. `rules/alerts.yml`). */
+  files?: Readonly<Record<string, string>>;
 }
 
 export interface PrometheusHandle extends ServiceHandle, PrometheusApi {
@@ -38,7 +45,7 @@ export interface PrometheusHandle extends ServiceHandle, PrometheusApi {
     options?: Pick<WaitOptions, 'timeoutMs' | 'intervalMs'>,
   ): Promise<PromSample[]>;
   /** Re-reads config and rule files (POST /-/reload), after rewriting the config with `changes`. */
-  reload(changes?: Pick<PrometheusOptions, 'scrapeTargets' | 'ruleFiles'>): Promise<void>;
+  reload(changes?: Pick<PrometheusOptions, 'scrapeTargets' | 'ruleFiles' | 'config'>): Promise<void>;
 }
 
 async function isReady(url: string): Promise<boolean> {
@@ -51,11 +58,12 @@ async function isReady(url: string): Promise<boolean> {
 }
 
 /**
- * Starts the machine's `prometheus` on a free port with its config and TSDB
- * in a temp dir, exemplar storage on and the lifecycle API (reload) enabled.
+ * Starts Prometheus (built from observability/stack/prometheus, the release
+ * compose pins) on a free port with its config and TSDB in a temp dir,
+ * exemplar storage on and the lifecycle API (reload) enabled.
  */
 export async function startPrometheus(options: PrometheusOptions = {}): Promise<PrometheusHandle> {
-  const binary = findBinary('prometheus');
+  const binary = stackBinaryPath('prometheus');
   const scrapeIntervalMs = options.scrapeIntervalMs ?? 1_000;
   const settings = {
     scrapeTargets: options.scrapeTargets ?? [],
@@ -63,16 +71,22 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     scrapeIntervalMs,
     evaluationIntervalMs: options.evaluationIntervalMs ?? scrapeIntervalMs,
   };
-  const config = buildPrometheusConfig(settings); // bad options throw before anything starts
+  let config = options.config;
+  const render = (p: number) => (config ? config(p) : buildPrometheusConfig(settings));
+  render(0); // bad options throw before anything starts
   const dir = makeTempDir('prometheus');
   const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, config);
+  for (const [file, text] of Object.entries(options.files ?? {})) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
   let port = options.port ?? (await freePort());
   let proc: Spawned | undefined;
   let stopped = false;
   const url = () => `http://127.0.0.1:${port}`;
 
   const launch = async () => {
+    writeFileSync(configFile, render(port));
     proc = spawnTracked(binary, [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
@@ -144,7 +158,8 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     async reload(changes = {}) {
       if (changes.scrapeTargets) settings.scrapeTargets = changes.scrapeTargets;
       if (changes.ruleFiles) settings.ruleFiles = changes.ruleFiles;
-      writeFileSync(configFile, buildPrometheusConfig(settings));
+      if (changes.config) config = changes.config;
+      writeFileSync(configFile, render(port));
       const res = await fetch(`${url()}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`prometheus reload failed (HTTP ${res.status}): ${await res.text()}`);
     },

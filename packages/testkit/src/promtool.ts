@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { findBinary } from './binaries.js';
+import { stackBinaryPath } from './stack/go-programs.js';
 
 export interface PromtoolOptions {
   cwd?: string;
@@ -20,7 +20,7 @@ export interface PromtoolResult {
  * rejects only when promtool cannot run or times out.
  */
 export function promtool(args: readonly string[], options: PromtoolOptions = {}): Promise<PromtoolResult> {
-  const binary = findBinary('promtool');
+  const binary = stackBinaryPath('promtool');
   return new Promise((resolve, reject) => {
     execFile(
       binary,

@@ -1,0 +1,157 @@
+// Collector faults, for real: the api and a worker export to the real collector
+// (otel-collector-config.yaml), which is stopped, then started again, then hung
+// with SIGSTOP and continued. The services must keep serving with bounded memory
+// (telemetry is dropped, not hoarded), Prometheus must fire OtelCollectorDown
+// once the collector has been gone longer than the rule's `for:`, and spans and
+// metrics must reach Jaeger and Prometheus again soon after it returns.
+// Throughput during the faults is a benchmark (`pnpm bench pipeline`), not a test.
+import { readFileSync } from 'node:fs';
+import { type StackHandle, startStack, waitFor } from '@media-cluster/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { auth, type Services, startServices, uploadPet, waitForJob } from './services.js';
+
+/** The bound the issue sets for telemetry to flow again after the collector returns. */
+const BACK_WITHIN_MS = 15_000;
+
+let stack: StackHandle;
+let services: Services;
+
+beforeAll(async () => {
+  stack = await startStack();
+  services = await startServices({
+    otlpEnv: stack.exporterEnv(),
+    databaseUrl: inject('databaseUrl'),
+    // Small SDK queues, so the outage overflows them within the test.
+    env: { OTEL_BSP_MAX_QUEUE_SIZE: '256', OTEL_BLRP_MAX_QUEUE_SIZE: '256' },
+  });
+  await stack.setServiceTargets(services.targets);
+  await stack.prometheus.waitForQuery('up{job="otel-collector"} == 1', undefined, { timeoutMs: 30_000 });
+}, 180_000);
+
+afterAll(async () => {
+  await services?.stop();
+  await stack?.stop();
+}, 60_000);
+
+function rssMb(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
+}
+
+async function createJob(label: string) {
+  const petId = await uploadPet(services, 'coffee', label);
+  const res = await fetch(`${services.apiUrl}/v1/pets/${petId}/clustering-jobs`, {
+    method: 'POST',
+    headers: { ...auth(), 'content-type': 'application/json' },
+    body: '{}',
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+  return (await res.json()) as { jobId: string; traceId: string };
+}
+
+/** Requests and jobs while `until()` is false: every answer 2xx, every job succeeds. */
+async function keepServing(until: () => Promise<boolean>, label: string) {
+  let round = 0;
+  const statuses = new Set<number>();
+  do {
+    const job = await createJob(`${label}-${round++}`);
+    for (let i = 0; i < 50; i++) statuses.add((await fetch(`${services.apiUrl}/health`)).status);
+    await waitForJob(services, job.jobId);
+  } while (!(await until()));
+  expect([...statuses]).toEqual([200]);
+  return round;
+}
+
+/**
+ * From the collector's return: a new job's trace in Jaeger, and Prometheus seeing
+ * the succeeded-jobs counter move past `before`. Returns how long each took.
+ */
+async function timeToTelemetry(returnedAt: number, before: number) {
+  const job = await createJob(`back-${returnedAt}`);
+  await waitForJob(services, job.jobId);
+  await stack.jaeger.waitForTrace(
+    job.traceId,
+    (s) => s.some((x) => x.name === 'process media-cluster:jobs'),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    },
+  );
+  const traceMs = Date.now() - returnedAt;
+  await stack.prometheus.waitForQuery(
+    'sum(media_cluster_jobs_total{status="succeeded"})',
+    (s) => (s[0]?.value ?? 0) > before,
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  return { traceMs, metricsMs: Date.now() - returnedAt };
+}
+
+const succeeded = async () =>
+  (await stack.prometheus.query('sum(media_cluster_jobs_total{status="succeeded"})'))[0]?.value ?? 0;
+
+describe('the collector stopped, then back', () => {
+  let before = 0;
+
+  it('while it is down: requests and jobs go on, memory stays bounded, and OtelCollectorDown fires', async () => {
+    const warm = await createJob('warm');
+    await waitForJob(services, warm.jobId);
+    await stack.jaeger.waitForTrace(warm.traceId, undefined, { timeoutMs: 30_000 });
+    before = await stack.prometheus
+      .waitForQuery('sum(media_cluster_jobs_total{status="succeeded"}) >= 1')
+      .then((s) => s[0]!.value);
+    const rss = [rssMb(services.api.child.pid), rssMb(services.worker.child.pid)];
+    await stack.collector.stop();
+    const firing = async () =>
+      (await stack.prometheus.alerts()).some(
+        (a) => a.labels.alertname === 'OtelCollectorDown' && a.state === 'firing',
+      );
+    const rounds = await keepServing(firing, 'down');
+    expect(rounds).toBeGreaterThan(1);
+    // Generous: the point is "not proportional to what was produced while it was down".
+    expect(rssMb(services.api.child.pid) - rss[0]!).toBeLessThan(100);
+    expect(rssMb(services.worker.child.pid) - rss[1]!).toBeLessThan(150);
+  }, 300_000);
+
+  it(`back: spans reach Jaeger and metrics reach Prometheus within ${BACK_WITHIN_MS / 1000} s`, async () => {
+    const returnedAt = Date.now();
+    await stack.collector.restart();
+    const { traceMs, metricsMs } = await timeToTelemetry(
+      returnedAt,
+      await succeeded().then((v) => Math.max(v, before)),
+    );
+    process.stderr.write(
+      `[stack-faults] after restart: trace in Jaeger ${traceMs} ms, metrics in Prometheus ${metricsMs} ms\n`,
+    );
+    expect(traceMs).toBeLessThanOrEqual(BACK_WITHIN_MS);
+    expect(metricsMs).toBeLessThanOrEqual(BACK_WITHIN_MS);
+    await waitFor(
+      async () =>
+        !(await stack.prometheus.alerts()).some(
+          (a) => a.labels.alertname === 'OtelCollectorDown' && a.state === 'firing',
+        ),
+      { timeoutMs: 60_000, intervalMs: 1_000, what: 'OtelCollectorDown to resolve' },
+    );
+  }, 180_000);
+});
+
+describe('the collector hung (SIGSTOP), then continued', () => {
+  it('requests and jobs go on while it accepts connections and answers nothing; telemetry flows again after', async () => {
+    const rss = rssMb(services.api.child.pid);
+    stack.collector.pause();
+    const pausedAt = Date.now();
+    try {
+      // Long enough for exports to hit their deadline and the SDK queues to fill.
+      await keepServing(async () => Date.now() - pausedAt > 20_000, 'hung');
+      expect(rssMb(services.api.child.pid) - rss).toBeLessThan(100);
+    } finally {
+      stack.collector.resume();
+    }
+    const returnedAt = Date.now();
+    const { traceMs, metricsMs } = await timeToTelemetry(returnedAt, await succeeded());
+    process.stderr.write(
+      `[stack-faults] after SIGCONT: trace in Jaeger ${traceMs} ms, metrics in Prometheus ${metricsMs} ms\n`,
+    );
+    expect(traceMs).toBeLessThanOrEqual(BACK_WITHIN_MS);
+    expect(metricsMs).toBeLessThanOrEqual(BACK_WITHIN_MS);
+  }, 180_000);
+});
