@@ -11,7 +11,8 @@
 # compose's stop_grace_period (30 s; the worker's SHUTDOWN_GRACE_MS is 25 s).
 # Checked by observability/test/dockerfile.test.ts, which also runs this file's deploy step
 # and CMD outside Docker against real Redis and Postgres.
-ARG NODE_VERSION=20.20.2
+# Same release as .node-version (observability/test/node-pin.test.ts checks they agree).
+ARG NODE_VERSION=24.22.3
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 ARG PNPM_VERSION=10.34.9

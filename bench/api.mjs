@@ -2,7 +2,7 @@
 // `pnpm bench api [--rounds 3] [--duration 10] [--warmup 5] [--connections 50]
 //                  [--routes create-job,get-job,get-job-304] [--cpu-prof] [--pin] [--skip-build]
 //                  [--on-env KEY=VALUE,KEY=VALUE] [--variant name:KEY=VALUE,KEY=VALUE ...]
-//                  [--rate req/s] [--label text] [--out api]`
+//                  [--rate req/s] [--node20 /usr/bin/node] [--label text] [--out api]`
 //
 // The REAL api process (services/api/dist, started with `node --import @media-cluster/telemetry/register`
 // as in production) on a private redis-server and PostgreSQL from testkit, loaded by autocannon
@@ -22,13 +22,30 @@
 // `--on-env` adds variables to the "on" api only; each `--variant` adds one more api with full telemetry
 // plus its variables, taking its turn like the others (experiments: per-instrumentation on/off with
 // OTEL_NODE_DISABLED_INSTRUMENTATIONS, exporters `none`, samplers...). Variants are rows too.
+// `--node20 PATH`: two more apis, `off-node20` and `on-node20`, the same build run by that Node binary
+// (every other api runs on this process's Node, the pinned one), taking turns with the others, so
+// Node 20 and Node 24 with full telemetry are measured back to back in one session.
+// Every ratio is the median of the per-round ratios (a round runs each mode once, back to back),
+// printed with the rounds; each goal says "met" or "not met":
+//   on/off req/s >= 0.85x;  at a fixed --rate, telemetry adds <= 150 µs of api CPU per request on
+//   create-job and get-job (on - off, per round);  at saturation, on / on-node20 req/s >= 2x.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { buildServices, startOtlpSink, startService } from './lib/services.mjs';
-import { loadText, machine, markdownTable, median, repoRoot, round, writeResults } from './lib/stats.mjs';
+import {
+  goalText,
+  loadText,
+  machine,
+  markdownTable,
+  median,
+  pairedRatio,
+  repoRoot,
+  round,
+  writeResults,
+} from './lib/stats.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -46,6 +63,7 @@ const { values: opts } = parseArgs({
     label: { type: 'string', default: '' },
     out: { type: 'string', default: 'api' },
     'prof-dir': { type: 'string', default: '/tmp/media-cluster-bench-profiles' },
+    node20: { type: 'string', default: '' },
   },
 });
 const rounds = Number(opts.rounds);
@@ -60,19 +78,34 @@ const parseEnv = (text) =>
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
 const onEnv = parseEnv(opts['on-env']);
-/** Every api process of the run: `off`, `on`, then the variants (all with telemetry). */
+/**
+ * Every api process of the run: `off`, `on`, the variants (all with telemetry), then with --node20
+ * `off-node20` and `on-node20`. `base` is the mode an on/off ratio divides by (same Node binary).
+ */
 const MODES = [
   { key: 'off', telemetry: false, env: {} },
-  { key: 'on', telemetry: true, env: onEnv },
+  { key: 'on', telemetry: true, env: onEnv, base: 'off' },
   ...opts.variant.map((v) => {
     const at = v.indexOf(':');
     return {
       key: at === -1 ? v : v.slice(0, at),
       telemetry: true,
       env: { ...onEnv, ...parseEnv(v.slice(at + 1)) },
+      base: 'off',
     };
   }),
+  ...(opts.node20
+    ? [
+        { key: 'off-node20', telemetry: false, env: {}, node: opts.node20 },
+        { key: 'on-node20', telemetry: true, env: onEnv, node: opts.node20, base: 'off-node20' },
+      ]
+    : []),
 ];
+const ADDED_CPU_GOAL_US = 150;
+const ADDED_CPU_ROUTES = new Set(['create-job', 'get-job']);
+const NODE24_OVER_NODE20_GOAL = 2;
+const ON_OFF_GOAL = 0.85;
+const fixedRate = Number(opts.rate) > 0;
 const API_CPUS = opts.pin ? '0' : undefined;
 const OTHER_CPUS = opts.pin ? '1' : undefined;
 if (OTHER_CPUS) {
@@ -170,6 +203,7 @@ async function startApi(mode) {
     readyUrl: `http://127.0.0.1:${metricsPort}/ready`,
     nodeArgs,
     cpus: API_CPUS,
+    node: mode.node,
   });
   return { ...api, url: `http://127.0.0.1:${port}` };
 }
@@ -310,24 +344,71 @@ for (const routeName of routeNames) {
     });
   }
 }
-const ratios = routeNames.flatMap((routeName) => {
-  const row = (key) => rows.find((x) => x.route === ROUTES[routeName].route && x.name.endsWith(` ${key}`));
-  const off = row('off');
-  return MODES.filter((mode) => mode.telemetry).map((mode) => {
-    const on = row(mode.key);
-    const perRound = [...new Set(perRun.map((x) => x.round))].map((r) => {
-      const pick = (k) => perRun.find((x) => x.round === r && x.route === routeName && x.mode === k);
-      return pick(mode.key).req_per_s / pick('off').req_per_s;
-    });
+const roundNumbers = [...new Set(perRun.map((x) => x.round))];
+const pick = (r, routeName, key) =>
+  perRun.find((x) => x.round === r && x.route === routeName && x.mode === key);
+/** One row per telemetry mode and route: ratios against its base, each the median of the per-round ones. */
+const ratios = routeNames.flatMap((routeName) =>
+  MODES.filter((mode) => mode.base).map((mode) => {
+    const reqs = pairedRatio(
+      roundNumbers.map((r) => [
+        pick(r, routeName, mode.key).req_per_s,
+        pick(r, routeName, mode.base).req_per_s,
+      ]),
+    );
+    const addedPerRound = roundNumbers.map(
+      (r) =>
+        pick(r, routeName, mode.key).api_cpu_us_per_req - pick(r, routeName, mode.base).api_cpu_us_per_req,
+    );
+    const added = median(addedPerRound);
+    const addedGoal =
+      mode.key === 'on' && ADDED_CPU_ROUTES.has(routeName)
+        ? fixedRate
+          ? goalText(added, ADDED_CPU_GOAL_US, { atLeast: false })
+          : 'needs --rate'
+        : '';
     return {
       route: ROUTES[routeName].route,
       telemetry: mode.key,
-      ratio: on.req_per_s / off.req_per_s,
-      ratio_per_round: perRound.map((x) => round(x, 3)),
-      cpu_ratio: off.api_cpu_us_per_req / on.api_cpu_us_per_req,
+      ratio: reqs.ratio,
+      ratio_per_round: reqs.perRound.map((x) => round(x, 3)),
+      on_off_goal:
+        mode.key !== 'on'
+          ? ''
+          : fixedRate
+            ? 'needs saturation (no --rate)'
+            : goalText(reqs.ratio, ON_OFF_GOAL),
+      added_cpu_us_per_req: added,
+      added_cpu_us_per_round: addedPerRound.map((x) => round(x)),
+      added_cpu_goal: addedGoal,
     };
-  });
-});
+  }),
+);
+/** Node 24 (this process's Node) over --node20, full telemetry on both, per route. */
+const nodeRatios = opts.node20
+  ? routeNames.map((routeName) => {
+      const reqs = pairedRatio(
+        roundNumbers.map((r) => [
+          pick(r, routeName, 'on').req_per_s,
+          pick(r, routeName, 'on-node20').req_per_s,
+        ]),
+      );
+      const off = pairedRatio(
+        roundNumbers.map((r) => [
+          pick(r, routeName, 'off').req_per_s,
+          pick(r, routeName, 'off-node20').req_per_s,
+        ]),
+      );
+      return {
+        route: ROUTES[routeName].route,
+        ratio: reqs.ratio,
+        ratio_per_round: reqs.perRound.map((x) => round(x, 3)),
+        off_ratio: off.ratio,
+        off_ratio_per_round: off.perRound.map((x) => round(x, 3)),
+        goal: fixedRate ? 'needs saturation (no --rate)' : goalText(reqs.ratio, NODE24_OVER_NODE20_GOAL),
+      };
+    })
+  : [];
 
 const loadAfter = loadText();
 console.log(
@@ -355,15 +436,40 @@ console.log(
       ['telemetry', (r) => r.telemetry, 'left'],
       ['on/off req/s', (r) => `${r.ratio.toFixed(2)}x`],
       ['per round', (r) => r.ratio_per_round.map((x) => x.toFixed(2)).join(' ')],
-      ['off/on CPU per req', (r) => `${r.cpu_ratio.toFixed(2)}x`],
-      ['goal >= 0.85x', (r) => (r.ratio >= 0.85 ? 'met' : 'not met')],
+      [`goal >= ${ON_OFF_GOAL}x`, (r) => r.on_off_goal],
+      ['added api CPU µs/req', (r) => round(r.added_cpu_us_per_req)],
+      ['per round', (r) => r.added_cpu_us_per_round.join(' ')],
+      [`goal <= ${ADDED_CPU_GOAL_US} µs`, (r) => r.added_cpu_goal],
     ],
     ratios,
   ),
 );
+if (nodeRatios.length > 0) {
+  console.log(
+    `\nNode ${process.versions.node} / ${opts.node20} (${apis['on-node20']?.nodeVersion ?? '?'}), same build:`,
+  );
+  console.log(
+    markdownTable(
+      [
+        ['route', (r) => r.route, 'left'],
+        ['telemetry on req/s', (r) => `${r.ratio.toFixed(2)}x`],
+        ['per round', (r) => r.ratio_per_round.map((x) => x.toFixed(2)).join(' ')],
+        [`goal >= ${NODE24_OVER_NODE20_GOAL}x`, (r) => r.goal],
+        ['telemetry off req/s', (r) => `${r.off_ratio.toFixed(2)}x`],
+        ['per round', (r) => r.off_ratio_per_round.map((x) => x.toFixed(2)).join(' ')],
+      ],
+      nodeRatios,
+    ),
+  );
+}
 const file = writeResults(opts.out, {
   rows,
-  ratios: ratios.map((r) => ({ ...r, ratio: round(r.ratio, 3), cpu_ratio: round(r.cpu_ratio, 3) })),
+  ratios: ratios.map((r) => ({
+    ...r,
+    ratio: round(r.ratio, 3),
+    added_cpu_us_per_req: round(r.added_cpu_us_per_req),
+  })),
+  node_ratios: nodeRatios.map((r) => ({ ...r, ratio: round(r.ratio, 3), off_ratio: round(r.off_ratio, 3) })),
   meta: {
     benchmark: 'api',
     generated_at: new Date().toISOString(),
@@ -376,11 +482,15 @@ const file = writeResults(opts.out, {
     warmup_s: warmup,
     pinned: opts.pin,
     on_env: onEnv,
-    variants: MODES.slice(2),
+    variants: MODES.filter((m) => m.key !== 'off' && m.key !== 'on'),
     worker: 'none (POSTed jobs stay queued; jobs table truncated and stream deleted before every run)',
     otlp_receiver: 'testkit startOtlpReceiver in its own process (bench/lib/otlp-sink.mjs), OTLP/gRPC',
     statistic:
-      'median over rounds; req_per_s = autocannon requests.average; latency percentiles from autocannon',
+      'rows: median over rounds; ratios: median of the per-round ratios (added CPU: of the per-round differences); req_per_s = autocannon requests.average; latency percentiles from autocannon',
+    node: {
+      default: process.version,
+      node20: opts.node20 ? { path: opts.node20, version: apis['on-node20']?.nodeVersion } : undefined,
+    },
     per_run: perRun,
   },
 });

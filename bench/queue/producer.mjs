@@ -1,4 +1,7 @@
 // Adds BENCH_JOBS jobs with BENCH_INFLIGHT adds in flight, then reports when it started and ended.
+// Traced: every add runs in a context of its own (tracing.mjs jobContext), as the api sends each
+// job from its own request: one send span per job, for this queue and for BullMQ alike.
+import { context } from '@opentelemetry/api';
 import { env, report } from './common.mjs';
 
 const tracing = env.traced
@@ -32,8 +35,9 @@ if (env.system === 'queue') {
 }
 
 let next = 0;
+const send = tracing ? (i) => context.with(tracing.jobContext(), add, undefined, i) : add;
 async function lane() {
-  while (next < env.jobs) await add(next++);
+  while (next < env.jobs) await send(next++);
 }
 const cpu0 = process.cpuUsage();
 const start = Date.now();

@@ -2,10 +2,11 @@
 // OTLP/gRPC to BENCH_OTLP_URL, or to an exporter that drops batches (BENCH_EXPORTER=noop).
 // Counts the spans that ended and the spans handed to the exporter, so a run proves
 // real spans were made (and shows any the batch processor dropped).
-import { trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, RandomIdGenerator, TracerProvider } from '@opentelemetry/sdk-trace';
 
 export async function startTracing(serviceName) {
   let exporter;
@@ -36,12 +37,30 @@ export async function startTracing(serviceName) {
     forceFlush: async () => {},
     shutdown: async () => {},
   };
-  const provider = new NodeTracerProvider({
+  const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: [countEnded, new BatchSpanProcessor(counting)],
+    spanProcessors: [countEnded, new BatchSpanProcessor({ exporter: counting })],
   });
-  provider.register(process.env.BENCH_CTX === 'none' ? { contextManager: null } : {});
+  trace.setGlobalTracerProvider(provider);
+  if (process.env.BENCH_CTX !== 'none') {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  }
+  const { propagation } = await import('@opentelemetry/api');
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const ids = new RandomIdGenerator();
   return {
+    /**
+     * A context of its own per job, as each api request has (its server span): a sampled parent
+     * from "upstream" that this process does not record, so the spans counted are the queue's.
+     */
+    jobContext() {
+      return trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: ids.generateTraceId(),
+        spanId: ids.generateSpanId(),
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+      });
+    },
     async shutdown() {
       await provider.shutdown();
       trace.disable();

@@ -37,6 +37,12 @@ export interface EmbedderPoolOptions {
    * @defaultValue Node's defaults (no extra limit)
    */
   resourceLimits?: ResourceLimits;
+  /**
+   * Module each thread runs instead of this package's pool-worker (tests wrap the real one to
+   * make a thread fail in ways a photo cannot, e.g. run out of heap inside a job).
+   * @defaultValue the pool-worker next to this module
+   */
+  workerModule?: URL;
 }
 
 export interface ProcessedPhoto {
@@ -84,13 +90,14 @@ interface Slot {
  * src/pool-worker.ts, which a thread can only load after registering tsx's ESM hooks (tsx is a dev
  * dependency): a tiny eval'd bootstrap does that, then imports the script.
  */
-function workerEntry(): { script: string | URL; eval: boolean } {
+function workerEntry(module?: URL): { script: string | URL; eval: boolean } {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return { script: new URL('./pool-worker.js', here), eval: false };
+  const target = module ?? new URL(here.endsWith('.ts') ? './pool-worker.ts' : './pool-worker.js', here);
+  if (!target.pathname.endsWith('.ts')) return { script: target, eval: false };
   // The ESM build of `tsx/esm/api` (its exports map's "import" target; require.resolve gives the CJS one).
   const tsxRoot = dirname(createRequire(here).resolve('tsx/package.json'));
   const tsxApi = pathToFileURL(join(tsxRoot, 'dist/esm/api/index.mjs')).href;
-  const script = new URL('./pool-worker.ts', here).href;
+  const script = target.href;
   return {
     script: `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); });`,
     eval: true,
@@ -108,7 +115,7 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
   const size = Math.max(1, Math.floor(opts.size ?? availableParallelism()));
   const tasksPerWorker = Math.max(1, Math.floor(opts.tasksPerWorker ?? 2));
   const workerData: PoolWorkerData = { embedder: spec.name, maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS };
-  const entry = workerEntry();
+  const entry = workerEntry(opts.workerModule);
 
   const slots: Slot[] = [];
   const queue: Task[] = [];

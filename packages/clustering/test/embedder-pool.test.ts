@@ -7,6 +7,7 @@ import {
   embedderSpec,
   PhotoDecodeError,
 } from '../src/index.js';
+import { OOM_MARK } from './fixtures/oom-mark.js';
 import { badManifest, clusterManifest, readChecked } from './photo-fixtures.js';
 
 describe('createEmbedderPool', () => {
@@ -66,19 +67,28 @@ describe('createEmbedderPool', () => {
     });
   });
 
-  it('fails the photos of a thread that dies with WORKER_FAILED instead of hanging', async () => {
-    // A heap far too small for the embedder: the thread dies of out-of-memory while starting.
+  it('a thread that runs out of heap inside a job fails that job with WORKER_FAILED, is replaced, and the rest go on', async () => {
+    // A heap the thread starts in comfortably (Node 24 aborts the whole process when a thread's
+    // limit is too small to even start it); the marked job then really exhausts it.
     const pool = open({
-      size: 1,
-      resourceLimits: { maxOldGenerationSizeMb: 2, maxYoungGenerationSizeMb: 1 },
+      size: 2,
+      tasksPerWorker: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 192 },
+      workerModule: new URL('./fixtures/oom-pool-worker.ts', import.meta.url),
     });
-    const bytes = readChecked(clusterManifest().files[0]!);
-    const settled = await Promise.allSettled([pool.process(bytes), pool.process(bytes), pool.process(bytes)]);
-    for (const r of settled) {
-      expect(r.status).toBe('rejected');
-      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(EmbedderPoolError);
-      expect((r as PromiseRejectedResult).reason.code).toBe('WORKER_FAILED');
-    }
+    const photo = readChecked(clusterManifest().files[0]!);
+    const hog = Buffer.from(OOM_MARK);
+    const settled = await Promise.allSettled([photo, hog, photo, photo, photo].map((b) => pool.process(b)));
+    const [first, oom, ...rest] = settled;
+    expect(oom?.status).toBe('rejected');
+    const error = (oom as PromiseRejectedResult).reason;
+    expect(error).toBeInstanceOf(EmbedderPoolError);
+    expect(error.code).toBe('WORKER_FAILED');
+    expect(error.message).toMatch(/memory/i);
+    for (const r of [first, ...rest]) expect(r?.status).toBe('fulfilled');
+    // Both threads (the replacement included) take work again, side by side.
+    const again = await Promise.all([pool.process(photo), pool.process(photo)]);
+    expect(again.map((r) => r.vector.length)).toEqual([expect.any(Number), expect.any(Number)]);
   });
 
   it('close() is idempotent and fails queued and later photos with POOL_CLOSED', async () => {

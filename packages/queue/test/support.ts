@@ -1,9 +1,8 @@
 import { uniqueName } from '@media-cluster/testkit';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { Redis } from 'ioredis';
 import { type QueueLogger, type QueueNames, queueNames } from '../src/index.js';
+import { registerTracing } from './tracing.js';
 
 /** A fresh set of queue names (own stream, group, DLQ, delayed set) per test. */
 export function testNames(label = 'q'): QueueNames {
@@ -31,17 +30,8 @@ export async function deleteQueue(redis: Redis, names: QueueNames): Promise<void
 /** Registers a tracer provider (W3C propagator, AsyncLocalStorage context) that keeps spans in memory. */
 export function inMemoryTracing(): { exporter: InMemorySpanExporter; shutdown(): Promise<void> } {
   const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  provider.register();
-  return {
-    exporter,
-    async shutdown() {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
-    },
-  };
+  const { shutdown } = registerTracing([new SimpleSpanProcessor({ exporter: exporter })]);
+  return { exporter, shutdown };
 }
 
 export interface LogLine {

@@ -1,11 +1,11 @@
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver, waitFor } from '@media-cluster/testkit';
-import { context, createTraceState, propagation, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { context, createTraceState, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Consumer, createConsumer, createProducer, type JobMessage } from '../src/index.js';
 import { closeClients, deleteQueue, recordingLogger, redisClient, testNames } from './support.js';
+import { registerTracing } from './tracing.js';
 
 /**
  * W3C trace-context edge cases, checked on the spans that reach an OTLP
@@ -16,7 +16,7 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
 
 let receiver: OtlpReceiver;
-let provider: NodeTracerProvider;
+let tracing: ReturnType<typeof registerTracing> | undefined;
 let consumer: Consumer;
 const redis = redisClient(redisUrl);
 const names = testNames('w3c');
@@ -24,10 +24,9 @@ const handled = new Map<string, { job: JobMessage; traceId: string | undefined }
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  provider = new NodeTracerProvider({
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: receiver.grpcEndpoint }))],
-  });
-  provider.register();
+  tracing = registerTracing([
+    new SimpleSpanProcessor({ exporter: new OTLPTraceExporter({ url: receiver.grpcEndpoint }) }),
+  ]);
   consumer = createConsumer({
     redis,
     names,
@@ -44,10 +43,7 @@ afterAll(async () => {
   await consumer?.close();
   await deleteQueue(redis, names);
   await closeClients();
-  await provider?.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
+  await tracing?.shutdown();
   await receiver?.stop();
 });
 

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type DestinationStream, type Logger, pino, symbols } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { TelemetryError } from './errors.js';
 import type { PinoLogBridge } from './log-bridge.js';
 import { telemetryState } from './state.js';
@@ -46,7 +46,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       `LOG_LEVEL must be one of ${[...LEVELS].join(', ')} (got ${JSON.stringify(options.level ?? process.env.LOG_LEVEL)})`,
     );
   }
-  const logger = pino(
+  const bridge = telemetryState().logBridge;
+  return pino(
     {
       name: options.name,
       level,
@@ -56,11 +57,19 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT, censor: '[redacted]' },
     },
-    options.destination,
+    bridge ? teeToBridge(options.destination ?? stdoutDestination(), bridge) : options.destination,
   );
-  const bridge = telemetryState().logBridge;
-  if (bridge) teeToBridge(logger, bridge);
-  return logger;
+}
+
+/**
+ * What pino itself writes to when given no destination: an async SonicBoom on
+ * fd 1 (flushed at exit), or process.stdout where something (a test runner)
+ * has replaced its write.
+ */
+function stdoutDestination(): DestinationStream {
+  const stdout = process.stdout;
+  if (stdout.write !== Object.getPrototypeOf(stdout).write) return stdout;
+  return pino.destination({ dest: stdout.fd || 1, sync: false });
 }
 
 /** What pino tells a destination that asks for metadata (`Symbol.for('pino.metadata')`). */
@@ -69,30 +78,28 @@ interface MetadataStream extends DestinationStream {
 }
 
 /**
- * Every line still goes to the logger's destination first, unchanged; the
- * same string then waits in the bridge, which turns lines into OTLP log
- * records in batches (log-bridge.ts). Children share the root's stream.
+ * Every line still goes to the destination first, unchanged; the same string
+ * then waits in the bridge, which turns lines into OTLP log records in
+ * batches (log-bridge.ts). pino's documented metadata-stream contract
+ * (`Symbol.for('pino.metadata')`) gives the tee each line's numeric level;
+ * children share the root's stream.
  */
-function teeToBridge(logger: Logger, bridge: PinoLogBridge): void {
-  const streamSym = symbols.streamSym as unknown as keyof Logger;
-  const destination = logger[streamSym] as unknown as DestinationStream & {
+function teeToBridge(destination: DestinationStream, bridge: PinoLogBridge): DestinationStream {
+  const inner = destination as DestinationStream & {
     flush?: (cb?: (err?: Error) => void) => void;
     flushSync?: () => void;
     end?: () => void;
   };
-  const tee: MetadataStream & Record<symbol, unknown> = {
+  const tee: MetadataStream & Record<string | symbol, unknown> = {
     [Symbol.for('pino.metadata')]: true,
     lastLevel: 0,
     write(line: string) {
-      destination.write(line);
+      inner.write(line);
       bridge.push(line, this.lastLevel);
     },
   };
-  const passThrough = tee as unknown as Record<string, unknown>;
-  if (typeof destination.flush === 'function') passThrough.flush = destination.flush.bind(destination);
-  if (typeof destination.flushSync === 'function') {
-    passThrough.flushSync = destination.flushSync.bind(destination);
-  }
-  if (typeof destination.end === 'function') passThrough.end = destination.end.bind(destination);
-  (logger as unknown as Record<symbol, unknown>)[symbols.streamSym] = tee;
+  if (typeof inner.flush === 'function') tee.flush = inner.flush.bind(inner);
+  if (typeof inner.flushSync === 'function') tee.flushSync = inner.flushSync.bind(inner);
+  if (typeof inner.end === 'function') tee.end = inner.end.bind(inner);
+  return tee;
 }

@@ -1,6 +1,5 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ExportHealth, Signal } from './export-health.js';
-import { capReconnectBackoff } from './grpc-reconnect.js';
 
 type ResultCallback = (result: ExportResult) => void;
 
@@ -17,23 +16,20 @@ interface Exporter {
 export class ExportGuard {
   private abandoned = false;
   private readonly pending = new Set<ResultCallback>();
-  private readonly transports: { shutdown?: () => void }[] = [];
+  private readonly transports: { shutdown(): void }[] = [];
 
   constructor(private readonly health: ExportHealth) {}
 
-  watch<E extends Exporter>(exporter: E, signal: Signal): E {
+  /** `transport` is the exporter's gRPC transport (otlp-grpc-exporters.ts), closed by {@link abandon}. */
+  watch<E extends Exporter>(
+    { exporter, transport }: { exporter: E; transport?: { shutdown(): void } },
+    signal: Signal,
+  ): E {
     const original = exporter.export.bind(exporter) as (
       items: unknown,
       resultCallback: ResultCallback,
     ) => void;
-    // OTLPExporterBase keeps its transport here (exporter-base 0.223); if the
-    // shape changes, abandon() just cannot close it early.
-    const transport = (exporter as unknown as { _delegate?: { _transport?: { shutdown?: () => void } } })
-      ._delegate?._transport;
-    if (transport) {
-      this.transports.push(transport);
-      capReconnectBackoff(transport);
-    }
+    if (transport) this.transports.push(transport);
     (exporter as unknown as { export: (items: unknown, resultCallback: ResultCallback) => void }).export = (
       items,
       resultCallback,
@@ -70,7 +66,7 @@ export class ExportGuard {
       try {
         // Cancels calls still waiting for a connection; calls already sent
         // end at their deadline (the exporter timeout).
-        transport.shutdown?.();
+        transport.shutdown();
       } catch {
         // best effort
       }

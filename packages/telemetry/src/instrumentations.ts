@@ -6,9 +6,9 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
 import { ExpressRouteInstrumentation } from './express-route-instrumentation.js';
-import { LeanPgInstrumentation } from './pg-instrumentation.js';
 import { redactUrlPath } from './redact-url-path.js';
 import { INSTRUMENTATION_NAMES, type InstrumentationName } from './settings.js';
+import { createPgInstrumentation } from './upstream-patches/index.js';
 
 export interface InstrumentationOptions {
   /** Local ports whose requests are not traced (our metrics servers). */
@@ -67,9 +67,10 @@ export function createInstrumentations({
         // Command name only: arguments carry pet ids (XADD) and payloads.
         dbStatementSerializer: (command: string) => command,
       }),
-    // Pool gauges observed at collection time, not updated on every checkout.
+    // Pool gauges observed at collection time, not updated on every checkout
+    // (upstream-patches/pg-pool-gauges.ts; stock instrumentation if upstream changed).
     pg: () =>
-      new LeanPgInstrumentation({
+      createPgInstrumentation({
         requireParentSpan: true,
         // Pool checkouts are not queries; the query spans say enough.
         ignoreConnectSpans: true,

@@ -1,5 +1,12 @@
-import { context, ROOT_CONTEXT, type TraceFlags, trace } from '@opentelemetry/api';
-import { type LogAttributes, type Logger as OtelLogger, SeverityNumber } from '@opentelemetry/api-logs';
+import {
+  context,
+  type Attributes as LogAttributes,
+  type Logger as OtelLogger,
+  ROOT_CONTEXT,
+  SeverityNumber,
+  type TraceFlags,
+  trace,
+} from '@opentelemetry/api';
 
 /** pino's numeric levels and the OTel severities they map to. */
 const SEVERITY: Readonly<Record<number, SeverityNumber>> = {

@@ -1,14 +1,10 @@
-import { DiagLogLevel, diag, metrics } from '@opentelemetry/api';
-import { logs } from '@opentelemetry/api-logs';
+import { DiagLogLevel, diag, logs, metrics } from '@opentelemetry/api';
 import {
   diagLogLevelFromString,
   setGlobalErrorHandler,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -17,6 +13,7 @@ import { ExportGuard } from './export-guard.js';
 import { createDiagLogger, ExportHealth } from './export-health.js';
 import { createInstrumentations } from './instrumentations.js';
 import { PinoLogBridge } from './log-bridge.js';
+import { createLogExporter, createMetricExporter, createTraceExporter } from './otlp-grpc-exporters.js';
 import { baseResource, resourceDetectors } from './resource.js';
 import { registerRuntimeMetrics } from './runtime-metrics.js';
 import { createSelfLog } from './self-log.js';
@@ -54,7 +51,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   if (settings.metrics) {
     metricReaders.push(
       new PeriodicExportingMetricReader({
-        exporter: guard.watch(new OTLPMetricExporter(exporterOptions('METRICS')), 'metrics'),
+        exporter: guard.watch(createMetricExporter(exporterOptions('METRICS')), 'metrics'),
         exportIntervalMillis: settings.metricExportIntervalMs,
         exportTimeoutMillis: settings.metricExportTimeoutMs,
       }),
@@ -63,7 +60,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   const spanProcessors = settings.traces
     ? [
         new BatchSpanProcessor({
-          exporter: guard.watch(new OTLPTraceExporter(exporterOptions('TRACES')), 'traces'),
+          exporter: guard.watch(createTraceExporter(exporterOptions('TRACES')), 'traces'),
           ...settings.bsp,
         }),
       ]
@@ -71,7 +68,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   const logRecordProcessors = settings.logs
     ? [
         new BatchLogRecordProcessor({
-          exporter: guard.watch(new OTLPLogExporter(exporterOptions('LOGS')), 'logs'),
+          exporter: guard.watch(createLogExporter(exporterOptions('LOGS')), 'logs'),
           ...settings.blrp,
         }),
       ]

@@ -93,9 +93,13 @@ describe('ExportGuard', () => {
     let closed = 0;
     const exporter = {
       export: (_items: unknown, cb: (r: { code: ExportResultCode }) => void) => held.push(cb),
-      _delegate: { _transport: { shutdown: () => (closed += 1) } },
     };
-    guard.watch(exporter as never, 'traces');
+    const transport = {
+      shutdown: () => {
+        closed += 1;
+      },
+    };
+    guard.watch({ exporter, transport }, 'traces');
     const results: ExportResultCode[] = [];
     exporter.export([], (r) => results.push(r.code));
     held[0]?.({ code: ExportResultCode.SUCCESS });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { waitFor } from '@media-cluster/testkit';
-import { SeverityNumber } from '@opentelemetry/api-logs';
-import { LoggerProvider, type LogRecordProcessor, type SdkLogRecord } from '@opentelemetry/sdk-logs';
+import { SeverityNumber } from '@opentelemetry/api';
+import { LoggerProvider, type LogRecordProcessor, type ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/index.js';
 import { PinoLogBridge } from '../src/log-bridge.js';
@@ -9,7 +9,7 @@ import { telemetryState } from '../src/state.js';
 
 /** An SDK logger whose records are kept as they are emitted (the SDK's own exporters run async). */
 function sdkLogger() {
-  const records: SdkLogRecord[] = [];
+  const records: ReadWriteLogRecord[] = [];
   const processor: LogRecordProcessor = {
     onEmit: (record) => {
       records.push(record);

@@ -8,12 +8,12 @@ import { OTLPTraceExporter as HttpProtoTraceExporter } from '@opentelemetry/expo
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
   type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver, waitFor } from '../src/index.js';
 
@@ -36,7 +36,10 @@ const resource = resourceFromAttributes({ 'service.name': 'receiver-probe', 'ser
 /** Finished spans from a throwaway provider, to hand to an exporter directly. */
 function makeSpans(name: string): ReadableSpan[] {
   const memory = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(memory)] });
+  const provider = new TracerProvider({
+    resource,
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  });
   provider.getTracer('probe').startSpan(name).end();
   return memory.getFinishedSpans();
 }
@@ -62,9 +65,9 @@ describe('startOtlpReceiver', () => {
   it.each(TRACE_EXPORTERS)(
     '%s: spans arrive with attributes, events, links, status and resource',
     async (_, make) => {
-      const provider = new BasicTracerProvider({
+      const provider = new TracerProvider({
         resource,
-        spanProcessors: [new SimpleSpanProcessor(make(receiver))],
+        spanProcessors: [new SimpleSpanProcessor({ exporter: make(receiver) })],
       });
       const tracer = provider.getTracer('probe-scope', '9.9.9');
       const linked = tracer.startSpan('linked');
@@ -116,9 +119,11 @@ describe('startOtlpReceiver', () => {
   );
 
   it('traceTree nests children under parents; spans with an absent parent are roots', async () => {
-    const provider = new BasicTracerProvider({
+    const provider = new TracerProvider({
       resource,
-      spanProcessors: [new SimpleSpanProcessor(new GrpcTraceExporter({ url: receiver.grpcEndpoint }))],
+      spanProcessors: [
+        new SimpleSpanProcessor({ exporter: new GrpcTraceExporter({ url: receiver.grpcEndpoint }) }),
+      ],
     });
     const tracer = provider.getTracer('tree');
     const t0 = Date.now();

@@ -1,5 +1,13 @@
-import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import {
+  context,
+  logs,
+  metrics,
+  propagation,
+  SeverityNumber,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -7,7 +15,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver } from '../src/index.js';
 
@@ -23,7 +31,7 @@ describe('NodeSDK exporting over OTLP/gRPC to the receiver', () => {
       serviceName: 'sdk-node-probe',
       autoDetectResources: false,
       resource: resourceFromAttributes({ 'deployment.environment.name': 'test', 'service.version': '1.2.3' }),
-      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url }))],
+      spanProcessors: [new SimpleSpanProcessor({ exporter: new OTLPTraceExporter({ url }) })],
       metricReaders: [
         new PeriodicExportingMetricReader({
           exporter: new OTLPMetricExporter({ url }),

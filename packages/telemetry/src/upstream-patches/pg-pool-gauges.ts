@@ -1,6 +1,21 @@
 import { type Attributes, type BatchObservableResult, ValueType } from '@opentelemetry/api';
 import { PgInstrumentation, type PgInstrumentationConfig } from '@opentelemetry/instrumentation-pg';
 import { METRIC_DB_CLIENT_OPERATION_DURATION } from '@opentelemetry/semantic-conventions';
+import type { ShapeCheck } from './shape.js';
+
+/**
+ * Patch of @opentelemetry/instrumentation-pg (0.78): its pool gauges
+ * (`db.client.connection.count`, `.pending_requests`, `.max`) are observed
+ * when metrics are collected instead of being updated on every pool checkout
+ * and release, where upstream adds to three up/down counters per pool event,
+ * i.e. six attribute-hashing records around every query (bench/README.md,
+ * "where the cost goes"). Spans, metric names and labels stay upstream's.
+ *
+ * Upstream offers no option for this, so the subclass replaces private
+ * members. {@link checkPgShape} says at start-up whether they are still the
+ * ones upstream uses; when not, the stock instrumentation runs instead
+ * (instrumentations.ts) and one warning says so.
+ */
 
 /** What a pg-pool Pool exposes that the pool gauges read. */
 interface PoolLike {
@@ -27,6 +42,49 @@ interface PgInternals {
   _removePoolMax: (pool: PoolLike) => void;
 }
 
+/**
+ * Which upstream methods may touch which private member, as of 0.78. Any
+ * other method that touches one of them (or a listed method that is gone or
+ * no longer touches it) means upstream changed in a way this patch does not
+ * know, so it must not run.
+ */
+const EXPECTED_USES: Readonly<Record<string, readonly string[]>> = {
+  _connectionsCount: ['_updateMetricInstruments', '_setPoolConnectEventListeners'],
+  _connectionPendingRequests: ['_updateMetricInstruments', '_setPoolConnectEventListeners'],
+  _connectionMax: ['_updateMetricInstruments', '_recordPoolMax', '_removePoolMax'],
+  _operationDuration: ['_updateMetricInstruments', 'recordOperationDuration'],
+  _setPoolConnectEventListeners: ['_getPoolConnectPatch'],
+  _removePoolMax: ['_getPoolEndPatch'],
+};
+
+/** Checks that PgInstrumentation still has the private shape {@link LeanPgInstrumentation} replaces. */
+export function checkPgShape(
+  Upstream: abstract new (...args: never[]) => unknown = PgInstrumentation,
+): ShapeCheck {
+  const proto = Upstream.prototype as Record<string, unknown>;
+  const sources = new Map<string, string>();
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const value = Object.getOwnPropertyDescriptor(proto, name)?.value;
+    if (typeof value === 'function' && name !== 'constructor') sources.set(name, String(value));
+  }
+  const problems: string[] = [];
+  for (const [member, expected] of Object.entries(EXPECTED_USES)) {
+    // A member name followed by a non-identifier character, so `_connectionMax` does not match `_connectionMaxFoo`.
+    const use = new RegExp(`\\b${member}\\b`);
+    const users = [...sources]
+      .filter(([name, src]) => name !== member && use.test(src))
+      .map(([name]) => name);
+    const missing = expected.filter((name) => !users.includes(name));
+    const unexpected = users.filter((name) => !expected.includes(name));
+    if (missing.length > 0) problems.push(`${member} no longer used by ${missing.join(', ')}`);
+    if (unexpected.length > 0) problems.push(`${member} also used by ${unexpected.join(', ')}`);
+  }
+  for (const method of ['_setPoolConnectEventListeners', '_removePoolMax', '_updateMetricInstruments']) {
+    if (!sources.has(method)) problems.push(`method ${method} is gone`);
+  }
+  return problems.length === 0 ? { ok: true } : { ok: false, problems };
+}
+
 const NOT_RECORDED = { add: () => {} };
 const POOLS = Symbol('media-cluster.pg.pools');
 
@@ -38,11 +96,8 @@ function poolName(pool: PoolLike): string {
 
 /**
  * The pg instrumentation with the same spans and the same metric names and
- * labels, except that the pool gauges (`db.client.connection.count`,
- * `.pending_requests`, `.max`) are observed when metrics are collected
- * instead of being updated on every pool checkout and release: upstream adds
- * to three up/down counters per pool event, i.e. six attribute-hashing
- * records around every query (bench/README.md, "where the cost goes").
+ * labels, except that the pool gauges are observed at collection time.
+ * Only construct it when {@link checkPgShape} is ok.
  */
 export class LeanPgInstrumentation extends PgInstrumentation {
   constructor(config: PgInstrumentationConfig = {}) {
