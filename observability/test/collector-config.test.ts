@@ -222,15 +222,18 @@ describe('otel-collector-config.yaml', () => {
   it.each([
     ['otel-collector-config.yaml', collectorText, 'otel-collector'],
     ['observability/jaeger/config.yaml', jaegerText, 'jaeger'],
-  ])('%s: every ${env:VAR} has a default, and the defaults are what compose runs', (_file, text, service) => {
-    const refs = collectorEnvRefs(text);
-    expect(refs.length).toBeGreaterThan(3);
-    for (const ref of refs) expect(ref.fallback, `\${env:${ref.name}} has no :-default`).toBeDefined();
-    // One config, two runners: compose's environment changes nothing the defaults say.
-    expect(expandCollectorEnv(text, composeEnv(service))).toBe(expandCollectorEnv(text, {}));
-    // No bare ${VAR}: the collector only expands ${env:VAR}.
-    expect(text.replace(/\$\{env:[^}]+\}/g, '')).not.toMatch(/\$\{/);
-  });
+  ])(
+    '%s: every env:VAR reference has a default, and the defaults are what compose runs',
+    (_file, text, service) => {
+      const refs = collectorEnvRefs(text);
+      expect(refs.length).toBeGreaterThan(3);
+      for (const ref of refs) expect(ref.fallback, `\${env:${ref.name}} has no :-default`).toBeDefined();
+      // One config, two runners: compose's environment changes nothing the defaults say.
+      expect(expandCollectorEnv(text, composeEnv(service))).toBe(expandCollectorEnv(text, {}));
+      // No bare ${VAR}: the collector only expands ${env:VAR}.
+      expect(text.replace(/\$\{env:[^}]+\}/g, '')).not.toMatch(/\$\{/);
+    },
+  );
 
   it('the addresses tests and `pnpm stack` change are all variables (listeners bind where they are told)', () => {
     const moved = expandCollectorEnv(collectorText, {
