@@ -275,6 +275,32 @@ describe('docker-compose.yml', () => {
     expect(jaeger.volumes).toContain('./observability/jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
   });
 
+  it('prometheus runs without the lifecycle API and the remote-write receiver (nothing uses them)', () => {
+    const args = services.prometheus!.command as string[];
+    expect(args.filter((a) => /lifecycle|remote-write|admin-api/.test(a))).toEqual([]);
+    for (const name of names) {
+      const command =
+        JSON.stringify(services[name]!.command ?? '') + JSON.stringify(services[name]!.entrypoint ?? '');
+      expect(command, name).not.toMatch(/\/-\/(reload|quit)|api\/v1\/write/);
+    }
+  });
+
+  it("the services' /metrics want METRICS_TOKEN off loopback, and Prometheus scrapes them with that token", () => {
+    const token = dotEnv().METRICS_TOKEN;
+    expect(token?.length ?? 0).toBeGreaterThanOrEqual(16);
+    for (const name of ['api', 'worker']) {
+      expect(services[name]!.environment?.METRICS_TOKEN, name).toBe(token);
+    }
+    const prom = parseYaml<{
+      scrape_configs: { job_name: string; authorization?: { type?: string; credentials?: string } }[];
+    }>(readRepoFile('observability/prometheus/prometheus.yml'));
+    for (const job of ['media-cluster-api', 'media-cluster-worker']) {
+      const auth = prom.scrape_configs.find((j) => j.job_name === job)?.authorization;
+      expect(auth?.type ?? 'Bearer', job).toBe('Bearer');
+      expect(auth?.credentials, `${job}: credentials must equal .env METRICS_TOKEN`).toBe(token);
+    }
+  });
+
   it('redis keeps an append-only file', () => {
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
   });

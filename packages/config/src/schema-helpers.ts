@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** An integer from an env string, with bounds. */
@@ -38,3 +39,17 @@ export const envUrl = (protocols: readonly string[]) =>
     },
     { error: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
+
+/** An interface to listen on: an IP address (`127.0.0.1`, `0.0.0.0`, `::`) or a host name. */
+export const envHost = () =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) =>
+        isIP(v) !== 0 ||
+        /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v),
+      {
+        error: 'expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+      },
+    );

@@ -1,4 +1,4 @@
-import { envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import { envHost, envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
 import { z } from 'zod';
 
 const MB = 1024 * 1024;
@@ -41,6 +41,11 @@ const apiKeys = () =>
 const schema = z.object({
   /** Public HTTP port. */
   PORT: envPort().default(8080),
+  /**
+   * Interface PORT and METRICS_PORT listen on: loopback unless told otherwise (the
+   * container image sets 0.0.0.0).
+   */
+  HOST: envHost().default('127.0.0.1'),
   /** `/metrics` (and /health, /ready) for Prometheus, off the public port. */
   METRICS_PORT: envPort().default(9464),
   /** When set, `/metrics` wants `Authorization: Bearer <token>`. */

@@ -1,5 +1,5 @@
 import { EMBEDDER_NAMES } from '@media-cluster/clustering';
-import { envBool, envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import { envBool, envHost, envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -7,6 +7,8 @@ const schema = z.object({
   DATABASE_URL: envUrl(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   /** Metrics, /health and /ready; off the public port. */
   WORKER_METRICS_PORT: envPort().default(9465),
+  /** Interface WORKER_METRICS_PORT listens on: loopback unless told otherwise (the image sets 0.0.0.0). */
+  HOST: envHost().default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   /** Jobs processed at once by this process. */
   WORKER_CONCURRENCY: envInt(1, 256).default(2),
