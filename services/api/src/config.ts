@@ -61,8 +61,14 @@ const schema = z.object({
   MAX_PHOTOS: envInt(1, 1_000).default(50),
   /** Whole multipart request: 100 MB. */
   MAX_UPLOAD_BYTES: envInt(1, 4096 * MB).default(100 * MB),
-  /** JSON bodies: 16 KB. */
-  MAX_JSON_BYTES: envInt(2, MB).default(16 * 1024),
+  /** JSON bodies: 32 KB, room for MAX_JOB_PHOTOS (500) photo ids (~19.5 KB) and a callbackUrl. */
+  MAX_JSON_BYTES: envInt(2, MB).default(32 * 1024),
+  /**
+   * Photos one clustering job may cluster (its photoIds, or the pet's photos when
+   * it names none): the worker's memory per job grows with it. The worker checks
+   * it again. 5,000 at most: clustering keeps an n x n distance matrix (8n² bytes).
+   */
+  MAX_JOB_PHOTOS: envInt(1, 5_000).default(500),
   /** Decoded size limit (width x height) checked from the header before decoding: 40 Mpx. */
   MAX_PIXELS: envInt(1).default(40_000_000),
   /** Blob store root (shared with the worker). */

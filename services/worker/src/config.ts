@@ -32,8 +32,14 @@ const schema = z.object({
   PUBLIC_API_URL: envUrl(['http:', 'https:']).default('http://localhost:8080'),
   /** Embedder name from @media-cluster/clustering ('default' picks the measured best). */
   EMBEDDER: z.enum(['default', ...EMBEDDER_NAMES]).default('default'),
-  /** Photos decoded/embedded at once per job (across the thread pool). */
+  /** Photos read, decoded and embedded at once per job (across the thread pool). */
   EMBED_CONCURRENCY: envInt(1, 64).default(4),
+  /**
+   * Photos one job may have (the api's limit, checked again): a larger job fails
+   * without retry. Memory per job grows with it (a vector per photo and an
+   * n x n distance matrix: 8n² bytes, 2 MB at 500, 200 MB at 5,000).
+   */
+  MAX_JOB_PHOTOS: envInt(1, 5_000).default(500),
   MAX_PIXELS: envInt(1).default(40_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Grace period for in-flight jobs on SIGTERM: 25 s (compose stops after 30 s). */
