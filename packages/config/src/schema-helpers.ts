@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseAllowList } from './callback-url.js';
 
 /** An integer from an env string, with bounds. */
 export const envInt = (min: number, max: number = Number.MAX_SAFE_INTEGER) =>
@@ -53,3 +54,14 @@ export const envHost = () =>
         error: 'expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
       },
     );
+
+/**
+ * CALLBACK_ALLOWED_HOSTS: a comma-separated list of host names, IP addresses
+ * and CIDR ranges, each optionally with a port (see `AllowRule`); every bad
+ * entry is reported.
+ */
+export const envCallbackAllowList = () =>
+  envList().superRefine((entries, ctx) => {
+    for (const problem of parseAllowList(entries).problems)
+      ctx.addIssue({ code: 'custom', message: problem });
+  });

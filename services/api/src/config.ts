@@ -1,4 +1,12 @@
-import { envHost, envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import {
+  envCallbackAllowList,
+  envHost,
+  envInt,
+  envList,
+  envPort,
+  envUrl,
+  loadConfig,
+} from '@media-cluster/config';
 import { z } from 'zod';
 
 const MB = 1024 * 1024;
@@ -53,8 +61,11 @@ const schema = z.object({
   REDIS_URL: envUrl(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   DATABASE_URL: envUrl(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   API_KEYS: apiKeys(),
-  /** Hosts (exact `host` or `host:port`) a job's callbackUrl may point at; empty: no callbacks. */
-  CALLBACK_ALLOWED_HOSTS: envList().default([]),
+  /**
+   * Where a job's callbackUrl may point: host names, IP addresses and CIDR ranges, each
+   * optionally `:port` (rules in @media-cluster/config `AllowRule`); empty: no callbacks.
+   */
+  CALLBACK_ALLOWED_HOSTS: envCallbackAllowList().default([]),
   /** Per photo: 15 MB. */
   MAX_PHOTO_BYTES: envInt(1, 1024 * MB).default(15 * MB),
   /** Files per upload request. */

@@ -1,5 +1,13 @@
 import { EMBEDDER_NAMES } from '@media-cluster/clustering';
-import { envBool, envHost, envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import {
+  envBool,
+  envCallbackAllowList,
+  envHost,
+  envInt,
+  envPort,
+  envUrl,
+  loadConfig,
+} from '@media-cluster/config';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -23,8 +31,11 @@ const schema = z.object({
     .regex(/^[a-z0-9:_-]+$/i, { error: 'expected letters, digits, : _ -' })
     .default('media-cluster'),
   PHOTO_DIR: z.string().default('.data/photos'),
-  /** Hosts a callbackUrl may point at: exact `host` or `host:port`, as the api's (checked again at delivery). */
-  CALLBACK_ALLOWED_HOSTS: envList().default([]),
+  /**
+   * The api's callback allow-list, checked again at delivery, where every address a
+   * listed name resolves to must be public or covered by an address/range entry.
+   */
+  CALLBACK_ALLOWED_HOSTS: envCallbackAllowList().default([]),
   /** Per webhook request: 5 s. */
   WEBHOOK_TIMEOUT_MS: envInt(100, 60_000).default(5_000),
   WEBHOOK_MAX_ATTEMPTS: envInt(1, 10).default(3),
