@@ -14,6 +14,7 @@ import {
   parseYaml,
   rawCompose,
   readRepoFile,
+  repoFileExists,
   repoPath,
   resolvedCompose,
 } from './support.js';
@@ -299,6 +300,16 @@ describe('docker-compose.yml', () => {
       expect(auth?.type ?? 'Bearer', job).toBe('Bearer');
       expect(auth?.credentials, `${job}: credentials must equal .env METRICS_TOKEN`).toBe(token);
     }
+  });
+
+  it("the npm start example cannot be mistaken for compose's .env", () => {
+    // Copying a ".env.example" over .env would drop the image pins and the bind address.
+    expect(repoFileExists('.env.example')).toBe(false);
+    const example = readRepoFile('npm-start.env.example');
+    expect(example).toMatch(/Do not copy this file over `\.env`/);
+    // Every line is a comment: nothing in it overrides a default by accident.
+    expect(example.split('\n').filter((l) => l.trim() && !l.startsWith('#'))).toEqual([]);
+    expect(readRepoFile('.gitignore').split('\n')).toContain('npm-start.env');
   });
 
   it('redis keeps an append-only file', () => {
