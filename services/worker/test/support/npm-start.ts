@@ -89,9 +89,9 @@ export async function startNpmStart(env: Record<string, string>): Promise<NpmSta
   // Postgres runs as the postgres user when the tests run as root: it must reach its folder.
   chmodSync(dataDir, 0o755);
   const otlp = await startOtlpReceiver();
-  const [port, metricsPort, workerPort, redisPort, postgresPort] = await Promise.all(
+  const [port, metricsPort, workerPort, redisPort, postgresPort] = (await Promise.all(
     Array.from({ length: 5 }, () => freePort()),
-  );
+  )) as [number, number, number, number, number];
   const inherited: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     // The run's own servers and vitest's loader flags must not reach start.mjs.
