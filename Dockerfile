@@ -39,7 +39,10 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     deploy --prod --offline --store-dir /pnpm/store /out
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+# HOST: the services listen on loopback unless told otherwise; in a container the
+# ports must face the container network (compose publishes them on the host's loopback).
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PHOTO_DIR=/data/photos
 WORKDIR /app
 COPY --from=build --chown=node:node /out ./

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // `npm start` after set-up: runs api + worker against REDIS_URL / DATABASE_URL,
-// or against private redis-server and PostgreSQL instances kept in .data/
-// (reused across runs, stopped on exit); loads the demo unless DEMO=0.
-import { spawn } from 'node:child_process';
+// or against private redis-server and PostgreSQL instances kept in DATA_DIR
+// (.data/ by default; reused across runs, stopped on exit); loads the demo
+// unless DEMO=0. It supervises what it started: a child that dies is started
+// again with backoff while the others keep serving (scripts/start/supervisor.mjs).
+// Ctrl-C (or SIGTERM) stops everything.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPostgres, startRedis, waitFor } from '../packages/testkit/dist/index.js';
+import { startPostgres, startRedis } from '../packages/testkit/dist/index.js';
 import { runDemo } from './demo-load.mjs';
+import { createSupervisor } from './start/supervisor.mjs';
+import { embeddedServerUnit, serviceUnit } from './start/units.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = process.env.DATA_DIR ?? join(ROOT, '.data');
@@ -17,96 +21,125 @@ const say = (line) => process.stderr.write(`[start] ${line}\n`);
 env.PORT ??= '8080';
 env.METRICS_PORT ??= '9464';
 env.WORKER_METRICS_PORT ??= '9465';
+// It runs with a well-known dev key: local only unless HOST says otherwise.
+env.HOST ??= '127.0.0.1';
 env.PHOTO_DIR ??= join(DATA, 'photos');
-env.CALLBACK_ALLOWED_HOSTS ??= 'localhost,127.0.0.1';
+env.CALLBACK_ALLOWED_HOSTS ??= 'localhost,127.0.0.1,::1';
 env.PUBLIC_API_URL ??= `http://localhost:${env.PORT}`;
 const devKey = !env.API_KEYS;
 env.API_KEYS ??= 'local-dev-key:demo-owner';
 const apiKey = env.API_KEYS.split(',')[0].split(':')[0];
 
-const servers = [];
-const children = [];
-let stopping = false;
+/** Where start.mjs itself reaches the services: the bound address, or loopback for a wildcard. */
+const localHost = ['0.0.0.0', '::', ''].includes(env.HOST) ? '127.0.0.1' : env.HOST;
+const hostInUrl = localHost.includes(':') ? `[${localHost}]` : localHost;
+const urlOf = (port, path = '') => `http://${hostInUrl}:${port}${path}`;
 
-async function shutdown(code) {
-  if (stopping) return;
-  stopping = true;
-  say('stopping…');
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', resolve);
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
-        }),
-    ),
-  );
-  for (const server of servers.reverse()) await server.stop().catch(() => {});
-  say('stopped');
-  process.exit(code);
+/** An optional fixed port for an embedded server (else a free one each run). */
+function portFrom(name) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    say(`${name} must be a port number (1-65535), got "${raw}"`);
+    process.exit(1);
+  }
+  return port;
+}
+
+const supervisor = createSupervisor({ say });
+let stopping;
+function shutdown(code) {
+  stopping ??= (async () => {
+    say('stopping…');
+    await supervisor.stop();
+    say('stopped');
+    process.exit(code);
+  })();
+  return stopping;
 }
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
-try {
-  if (!env.REDIS_URL) {
-    const redis = await startRedis({ dataDir: join(DATA, 'redis'), appendOnly: true });
-    servers.push(redis);
-    env.REDIS_URL = redis.url;
-    say(`redis-server (embedded, data in ${join(DATA, 'redis')}) at ${redis.url}`);
-  }
-  if (!env.DATABASE_URL) {
-    const postgres = await startPostgres({ dataDir: join(DATA, 'postgres') });
-    servers.push(postgres);
-    env.DATABASE_URL = postgres.url;
-    say(`postgres (embedded, data in ${join(DATA, 'postgres')}) at ${postgres.url}`);
-  }
-} catch (error) {
-  say(`could not start the embedded servers: ${error.message}`);
-  say('Set REDIS_URL and DATABASE_URL to servers you run, or install redis-server and postgresql.');
+async function fatal(message, hint) {
+  say(message);
+  if (hint) say(hint);
   await shutdown(1);
 }
 
+// 1. Embedded servers (unless the URLs are given), each restarted on the same port and data if it dies.
+try {
+  if (!env.REDIS_URL) {
+    const dataDir = join(DATA, 'redis');
+    await supervisor.add(
+      embeddedServerUnit({
+        name: 'redis-server',
+        create: () => startRedis({ dataDir, appendOnly: true, port: portFrom('EMBEDDED_REDIS_PORT') }),
+        onCreated: (redis) => {
+          env.REDIS_URL = redis.url;
+          say(`redis-server (embedded, data in ${dataDir}) at ${redis.url}`);
+        },
+      }),
+    );
+  }
+  if (!env.DATABASE_URL) {
+    const dataDir = join(DATA, 'postgres');
+    await supervisor.add(
+      embeddedServerUnit({
+        name: 'postgres',
+        create: () => startPostgres({ dataDir, port: portFrom('EMBEDDED_POSTGRES_PORT') }),
+        onCreated: (postgres) => {
+          env.DATABASE_URL = postgres.url;
+          say(`postgres (embedded, data in ${dataDir}) at ${postgres.url}`);
+        },
+      }),
+    );
+  }
+} catch (error) {
+  await fatal(
+    `could not start the embedded servers: ${error.message}`,
+    'Set REDIS_URL and DATABASE_URL to servers you run, or install redis-server and postgresql.',
+  );
+}
+
+// 2. The api and the worker, each restarted with backoff if it dies.
 const register = createRequire(join(ROOT, 'services/api/package.json')).resolve(
   '@media-cluster/telemetry/register',
 );
-function launch(name, entry, extraEnv) {
-  const child = spawn(process.execPath, ['--import', register, join(ROOT, entry)], {
-    env: { ...env, OTEL_SERVICE_NAME: env.OTEL_SERVICE_NAME ?? `media-cluster-${name}`, ...extraEnv },
-    stdio: ['ignore', 'inherit', 'inherit'],
+const service = (name, readyUrl) =>
+  serviceUnit({
+    name,
+    entry: join(ROOT, `services/${name}/dist/index.js`),
+    register,
+    env: { ...env, OTEL_SERVICE_NAME: env.OTEL_SERVICE_NAME ?? `media-cluster-${name}` },
+    readyUrl,
   });
-  child.once('exit', (code, signal) => {
-    if (!stopping) {
-      say(`${name} exited (${code ?? signal}); stopping everything`);
-      shutdown(1);
-    }
-  });
-  children.push(child);
-  return child;
-}
-
-launch('api', 'services/api/dist/index.js', {});
-launch('worker', 'services/worker/dist/index.js', {});
-
-async function isReady(port) {
-  const res = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
-  return res?.status === 200;
-}
 try {
-  await waitFor(() => isReady(env.PORT), { timeoutMs: 60_000, intervalMs: 200, what: 'the api to be ready' });
-  await waitFor(() => isReady(env.WORKER_METRICS_PORT), {
-    timeoutMs: 60_000,
-    intervalMs: 200,
-    what: 'the worker to be ready',
-  });
+  let timer;
+  await Promise.race([
+    Promise.all([
+      supervisor.add(service('api', urlOf(env.PORT, '/ready'))),
+      supervisor.add(service('worker', urlOf(env.WORKER_METRICS_PORT, '/ready'))),
+    ]),
+    new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('the api and the worker were not ready within 60 s')),
+        60_000,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
 } catch (error) {
-  say(error.message);
-  await shutdown(1);
+  await fatal(error.message);
 }
+const pids = supervisor.pids();
+say(
+  `running: ${Object.entries(pids)
+    .map(([name, pid]) => `${name} (pid ${pid})`)
+    .join(', ')}`,
+);
 
-const apiUrl = `http://localhost:${env.PORT}`;
+// 3. The demo, on an empty database.
+const apiUrl = urlOf(env.PORT);
 let sample;
 if (env.DEMO !== '0' && env.DEMO !== 'false') {
   try {
@@ -117,19 +150,24 @@ if (env.DEMO !== '0' && env.DEMO !== 'false') {
   }
 }
 
-const lines = [
-  '',
-  `API        ${apiUrl}   (key: ${apiKey}${devKey ? ', a local default: set API_KEYS for anything real' : ''})`,
-  `metrics    http://localhost:${env.METRICS_PORT}/metrics (api), http://localhost:${env.WORKER_METRICS_PORT}/metrics (worker)`,
-  `traces     OTLP to ${env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317'} (docker compose up brings Jaeger at http://localhost:16686)`,
-];
-if (sample) {
-  lines.push(`sample job ${sample.jobId} on pet ${sample.petId}, trace id ${sample.traceId}`);
-  lines.push(
-    `try        curl -s -H 'authorization: Bearer ${apiKey}' ${apiUrl}/v1/pets/${sample.petId}/clusters`,
-  );
-} else {
-  lines.push(`try        curl -s -H 'authorization: Bearer ${apiKey}' ${apiUrl}/health`);
+printWhereToLook({ apiUrl, apiKey, devKey, sample });
+
+/** The block `npm start` ends its start-up with: every URL a person opens next. */
+function printWhereToLook({ apiUrl, apiKey, devKey, sample }) {
+  const lines = [
+    '',
+    `API        ${apiUrl}   (key: ${apiKey}${devKey ? ', a local default: set API_KEYS for anything real' : ''})`,
+    `metrics    ${urlOf(env.METRICS_PORT, '/metrics')} (api), ${urlOf(env.WORKER_METRICS_PORT, '/metrics')} (worker)`,
+    `traces     OTLP to ${env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317'} (docker compose up brings Jaeger at http://localhost:16686)`,
+  ];
+  if (sample) {
+    lines.push(`sample job ${sample.jobId} on pet ${sample.petId}, trace id ${sample.traceId}`);
+    lines.push(
+      `try        curl -s -H 'authorization: Bearer ${apiKey}' ${apiUrl}/v1/pets/${sample.petId}/clusters`,
+    );
+  } else {
+    lines.push(`try        curl -s -H 'authorization: Bearer ${apiKey}' ${apiUrl}/health`);
+  }
+  lines.push('A child that dies is restarted; Ctrl-C stops everything.', '');
+  process.stderr.write(lines.join('\n'));
 }
-lines.push('Ctrl-C stops everything.', '');
-process.stderr.write(lines.join('\n'));

@@ -14,6 +14,7 @@ import {
   parseYaml,
   rawCompose,
   readRepoFile,
+  repoFileExists,
   repoPath,
   resolvedCompose,
 } from './support.js';
@@ -273,6 +274,42 @@ describe('docker-compose.yml', () => {
     const jaeger = services.jaeger!;
     expect(jaeger.command).toEqual(['--config', '/etc/jaeger/config.yaml']);
     expect(jaeger.volumes).toContain('./observability/jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
+  });
+
+  it('prometheus runs without the lifecycle API and the remote-write receiver (nothing uses them)', () => {
+    const args = services.prometheus!.command as string[];
+    expect(args.filter((a) => /lifecycle|remote-write|admin-api/.test(a))).toEqual([]);
+    for (const name of names) {
+      const command =
+        JSON.stringify(services[name]!.command ?? '') + JSON.stringify(services[name]!.entrypoint ?? '');
+      expect(command, name).not.toMatch(/\/-\/(reload|quit)|api\/v1\/write/);
+    }
+  });
+
+  it("the services' /metrics want METRICS_TOKEN off loopback, and Prometheus scrapes them with that token", () => {
+    const token = dotEnv().METRICS_TOKEN;
+    expect(token?.length ?? 0).toBeGreaterThanOrEqual(16);
+    for (const name of ['api', 'worker']) {
+      expect(services[name]!.environment?.METRICS_TOKEN, name).toBe(token);
+    }
+    const prom = parseYaml<{
+      scrape_configs: { job_name: string; authorization?: { type?: string; credentials?: string } }[];
+    }>(readRepoFile('observability/prometheus/prometheus.yml'));
+    for (const job of ['media-cluster-api', 'media-cluster-worker']) {
+      const auth = prom.scrape_configs.find((j) => j.job_name === job)?.authorization;
+      expect(auth?.type ?? 'Bearer', job).toBe('Bearer');
+      expect(auth?.credentials, `${job}: credentials must equal .env METRICS_TOKEN`).toBe(token);
+    }
+  });
+
+  it("the npm start example cannot be mistaken for compose's .env", () => {
+    // Copying a ".env.example" over .env would drop the image pins and the bind address.
+    expect(repoFileExists('.env.example')).toBe(false);
+    const example = readRepoFile('npm-start.env.example');
+    expect(example).toMatch(/Do not copy this file over `\.env`/);
+    // Every line is a comment: nothing in it overrides a default by accident.
+    expect(example.split('\n').filter((l) => l.trim() && !l.startsWith('#'))).toEqual([]);
+    expect(readRepoFile('.gitignore').split('\n')).toContain('npm-start.env');
   });
 
   it('redis keeps an append-only file', () => {

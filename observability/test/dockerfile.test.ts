@@ -92,7 +92,7 @@ describe('Dockerfile (api and worker images)', () => {
     // Nothing after USER runs as root again, and CMD comes after it.
     expect(runtime.indexOf(cmdLine)).toBeGreaterThan(runtime.indexOf('USER node'));
     expect(runtime.some((l) => /^ENTRYPOINT /.test(l))).toBe(false);
-    expect(imageEnv).toEqual({ NODE_ENV: 'production', PHOTO_DIR: '/data/photos' });
+    expect(imageEnv).toEqual({ NODE_ENV: 'production', HOST: '0.0.0.0', PHOTO_DIR: '/data/photos' });
   });
 
   it('CMD is the exec form (node is the process that gets SIGTERM) and loads the telemetry first', () => {

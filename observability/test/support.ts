@@ -19,6 +19,7 @@ export interface ComposeService {
   image?: string;
   build?: { context: string; dockerfile?: string; args?: Record<string, string> } | string;
   command?: string | string[];
+  entrypoint?: string | string[];
   environment?: Record<string, string | number | boolean | null>;
   ports?: (string | { target: number; published?: string })[];
   expose?: (string | number)[];

@@ -404,13 +404,28 @@ export const api: DashboardSpec = {
         },
         {
           title: 'Resident memory per process',
-          description: 'Alert at 1 GiB (ProcessMemoryHigh); the worker container limit is 1.5 GiB.',
+          description: 'Resident set size; compose limits are 512 MiB (api) and 1.5 GiB (worker).',
           kind: 'timeseries',
           unit: 'bytes',
-          thresholds: [[1073741824, 'red']],
           queries: [
             {
               expr: 'max by (job, instance) (process_resident_memory_bytes)',
+              legend: '{{job}} {{instance}}',
+            },
+          ],
+        },
+        {
+          title: 'Memory used of its limit, per process',
+          description:
+            'Resident memory / process_memory_limit_bytes (the container limit, else the machine memory). Alert at 80 % (ProcessMemoryHigh).',
+          kind: 'timeseries',
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          thresholds: [[0.8, 'red']],
+          queries: [
+            {
+              expr: 'max by (job, instance) (process_resident_memory_bytes) / max by (job, instance) (process_memory_limit_bytes)',
               legend: '{{job}} {{instance}}',
             },
           ],

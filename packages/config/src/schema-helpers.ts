@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseAllowList } from './callback-url.js';
 
 /** An integer from an env string, with bounds. */
 export const envInt = (min: number, max: number = Number.MAX_SAFE_INTEGER) =>
@@ -38,3 +40,28 @@ export const envUrl = (protocols: readonly string[]) =>
     },
     { error: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
+
+/** An interface to listen on: an IP address (`127.0.0.1`, `0.0.0.0`, `::`) or a host name. */
+export const envHost = () =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) =>
+        isIP(v) !== 0 ||
+        /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v),
+      {
+        error: 'expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+      },
+    );
+
+/**
+ * CALLBACK_ALLOWED_HOSTS: a comma-separated list of host names, IP addresses
+ * and CIDR ranges, each optionally with a port (see `AllowRule`); every bad
+ * entry is reported.
+ */
+export const envCallbackAllowList = () =>
+  envList().superRefine((entries, ctx) => {
+    for (const problem of parseAllowList(entries).problems)
+      ctx.addIssue({ code: 'custom', message: problem });
+  });

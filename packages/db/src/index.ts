@@ -27,7 +27,14 @@ export {
   migrationsApplied,
 } from './migrate.js';
 export { ensurePetOwner, getPetOwner, type PetOwnership } from './pets.js';
-export { getPhotos, getPhotosForJob, insertPhotos, listPhotoIds, type StoredPhoto } from './photos.js';
+export {
+  countPhotos,
+  getPhotos,
+  getPhotosForJob,
+  insertPhotos,
+  listPhotoIds,
+  type StoredPhoto,
+} from './photos.js';
 export { createPool, type PoolOptions } from './pool.js';
 export { type DbLogger, type Queryable, withTransaction } from './queryable.js';
 export { getJobClusters, getLatestClusters, saveJobResult } from './results.js';

@@ -89,13 +89,29 @@ export async function getPhotos(db: Queryable, petId: string, ids?: readonly str
   return rows.map(toPhoto);
 }
 
-/** Ids of every photo of a pet, oldest first. */
-export async function listPhotoIds(db: Queryable, petId: string): Promise<string[]> {
+/**
+ * Ids of the photos of a pet, oldest first: all of them, or at most `limit`
+ * (ask for one more than allowed to learn that a pet has too many without
+ * reading every id).
+ */
+export async function listPhotoIds(
+  db: Queryable,
+  petId: string,
+  { limit }: { limit?: number } = {},
+): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    'SELECT id FROM photos WHERE pet_id = $1 ORDER BY created_at, id',
-    [petId],
+    `SELECT id FROM photos WHERE pet_id = $1 ORDER BY created_at, id${limit === undefined ? '' : ' LIMIT $2'}`,
+    limit === undefined ? [petId] : [petId, limit],
   );
   return rows.map((r) => r.id);
+}
+
+/** How many photos a pet has. */
+export async function countPhotos(db: Queryable, petId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM photos WHERE pet_id = $1', [
+    petId,
+  ]);
+  return rows[0]?.n ?? 0;
 }
 
 /**

@@ -5,6 +5,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
+import { CallerContexts } from './caller-context.js';
 import { ExpressRouteInstrumentation } from './express-route-instrumentation.js';
 import { redactUrlPath } from './redact-url-path.js';
 import { INSTRUMENTATION_NAMES, type InstrumentationName } from './settings.js';
@@ -15,6 +16,8 @@ export interface InstrumentationOptions {
   untracedPorts: ReadonlySet<number>;
   /** Which to load. @defaultValue all of them */
   enabled?: ReadonlySet<InstrumentationName>;
+  /** An incoming request's trace context as the server span's parent, or only as a link. @defaultValue 'parent' */
+  incomingTraceContext?: 'parent' | 'link';
 }
 
 /** Outgoing URL without query, fragment, credentials or raw ids. */
@@ -34,15 +37,22 @@ export function outgoingUrl(options: RequestOptions): string {
 export function createInstrumentations({
   untracedPorts,
   enabled = new Set(INSTRUMENTATION_NAMES),
+  incomingTraceContext = 'parent',
 }: InstrumentationOptions): Instrumentation[] {
+  const callerContexts = incomingTraceContext === 'link' ? new CallerContexts() : undefined;
   const all: Record<InstrumentationName, () => Instrumentation> = {
     http: () =>
       new HttpInstrumentation({
         // Scrapes and probes of our metrics servers would be noise.
         ignoreIncomingRequestHook: (request: IncomingMessage) => {
           const port = request.socket?.localPort;
-          return port !== undefined && untracedPorts.has(port);
+          if (port !== undefined && untracedPorts.has(port)) return true;
+          // The first hook of a request, before its context is extracted: the
+          // caller's context is taken out here, to come back as a link.
+          callerContexts?.detach(request);
+          return false;
         },
+        ...(callerContexts ? { requestHook: (span, request) => callerContexts.linkTo(span, request) } : {}),
         // The route template replaces the raw path (pet ids are personal data),
         // and the query string is never recorded.
         startIncomingSpanHook: (request: IncomingMessage) => ({

@@ -19,7 +19,10 @@ export interface MetricsServerOptions {
   port: number;
   /** Interface to bind. @defaultValue all interfaces (Node's default) */
   host?: string;
-  /** When set, `/metrics` needs `Authorization: Bearer <token>` (METRICS_TOKEN); probes stay open. @defaultValue none */
+  /**
+   * When set, `/metrics` needs `Authorization: Bearer <token>` (METRICS_TOKEN) from every client;
+   * unset, it answers loopback clients only (403 to others). Probes stay open. @defaultValue none
+   */
   token?: string;
   /** Liveness for `/health`. @defaultValue always ok */
   health?: HealthCheck;
@@ -66,10 +69,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const state = telemetryState();
 
   const authorized = (req: IncomingMessage): boolean => {
-    if (expected === undefined) return true;
     const given = req.headers.authorization;
     // Compare digests so the time taken says nothing about the token.
-    return typeof given === 'string' && timingSafeEqual(digest(given), expected);
+    return expected !== undefined && typeof given === 'string' && timingSafeEqual(digest(given), expected);
   };
 
   const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => {
@@ -113,7 +115,19 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     }
     switch (path) {
       case '/metrics':
-        if (!authorized(req)) {
+        // No token: whoever reaches a loopback socket is on this machine (or in this
+        // container); anything else must not read the metrics without one.
+        if (expected === undefined && !isLoopback(req.socket.remoteAddress)) {
+          send(
+            res,
+            403,
+            'application/json; charset=utf-8',
+            '{"error":"metrics are served to loopback clients only: set METRICS_TOKEN and scrape with it as a bearer token"}',
+            head,
+          );
+          return;
+        }
+        if (expected !== undefined && !authorized(req)) {
           res.setHeader('www-authenticate', 'Bearer realm="metrics"');
           send(res, 401, 'application/json; charset=utf-8', '{"error":"unauthorized"}', head);
           return;
@@ -159,6 +173,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return closing;
     },
   };
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a dual-stack socket's view of 127.0.0.1). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === '::1';
 }
 
 function listen(server: Server, port: number, host: string | undefined): Promise<void> {

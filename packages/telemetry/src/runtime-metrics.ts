@@ -1,14 +1,31 @@
+import { totalmem } from 'node:os';
 import type { MeterProvider } from '@opentelemetry/api';
 
 /**
- * Process gauges every service needs for its alerts (e.g. "process memory
- * > 1 GB" on `process_resident_memory_bytes`). Named as Prometheus stores
- * them, read only when a reader collects: nothing runs between scrapes.
+ * The memory this process may use: its cgroup (container) limit, or the
+ * machine's memory when it has none (Node reports "no limit" as 0 or 2^64).
+ */
+export function memoryLimitBytes(): number {
+  const machine = totalmem();
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 && constrained < machine ? constrained : machine;
+}
+
+/**
+ * Process gauges every service needs for its alerts (e.g. "resident memory
+ * above 80 % of the limit": `process_resident_memory_bytes` over
+ * `process_memory_limit_bytes`, so it holds for every service whatever its
+ * limit). Named as Prometheus stores them, read only when a reader collects:
+ * nothing runs between scrapes.
  */
 export function registerRuntimeMetrics(meterProvider: MeterProvider): void {
   const meter = meterProvider.getMeter('@media-cluster/telemetry');
   const rss = meter.createObservableGauge('process_resident_memory_bytes', {
     description: 'Resident set size of the process',
+    unit: 'By',
+  });
+  const limit = meter.createObservableGauge('process_memory_limit_bytes', {
+    description: 'Memory the process may use: its container (cgroup) limit, else the machine memory',
     unit: 'By',
   });
   const heapUsed = meter.createObservableGauge('nodejs_heap_size_used_bytes', {
@@ -23,10 +40,11 @@ export function registerRuntimeMetrics(meterProvider: MeterProvider): void {
     (result) => {
       const memory = process.memoryUsage();
       result.observe(rss, memory.rss);
+      result.observe(limit, memoryLimitBytes());
       result.observe(heapUsed, memory.heapUsed);
       const { user, system } = process.cpuUsage();
       result.observe(cpu, (user + system) / 1e6);
     },
-    [rss, heapUsed, cpu],
+    [rss, limit, heapUsed, cpu],
   );
 }

@@ -61,6 +61,7 @@ const schema = z.object({
   OTEL_METRIC_EXPORT_TIMEOUT: optionalInt(1),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
+  INCOMING_TRACE_CONTEXT: z.enum(['parent', 'link'], { error: 'expected parent or link' }).default('parent'),
   OTEL_NODE_ENABLED_INSTRUMENTATIONS: instrumentationList().optional(),
   OTEL_NODE_DISABLED_INSTRUMENTATIONS: instrumentationList().optional(),
 });
@@ -97,6 +98,13 @@ export interface TelemetrySettings {
    * OTEL_NODE_ENABLED_INSTRUMENTATIONS (the variables of auto-instrumentations-node, same names).
    */
   instrumentations: ReadonlySet<InstrumentationName>;
+  /**
+   * What an incoming HTTP request's trace context (`traceparent`, ...) becomes: the
+   * server span's `parent` (one trace with the caller), or only a `link` from a new
+   * trace, sampled by this service's own sampler, for a public edge whose callers
+   * are not trusted to pick trace ids or force sampling (INCOMING_TRACE_CONTEXT).
+   */
+  incomingTraceContext: 'parent' | 'link';
 }
 
 /**
@@ -141,6 +149,7 @@ export function loadTelemetrySettings(env: NodeJS.ProcessEnv = process.env): Tel
     exporterTimeoutMs: DEFAULTS.exporterTimeoutMs,
     endpoint:
       c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? c.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317',
+    incomingTraceContext: c.INCOMING_TRACE_CONTEXT,
     instrumentations: new Set(
       ((c.OTEL_NODE_ENABLED_INSTRUMENTATIONS ?? INSTRUMENTATION_NAMES) as InstrumentationName[]).filter(
         (name) => !c.OTEL_NODE_DISABLED_INSTRUMENTATIONS?.includes(name),

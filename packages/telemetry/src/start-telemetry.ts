@@ -80,6 +80,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     instrumentations: createInstrumentations({
       untracedPorts: state.untracedPorts,
       enabled: settings.instrumentations,
+      incomingTraceContext: settings.incomingTraceContext,
     }),
     metricReaders,
     views: createViews(),

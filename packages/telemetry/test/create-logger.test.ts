@@ -1,16 +1,22 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, TelemetryError } from '../src/index.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        raw.push(line);
+        lines.push(JSON.parse(line));
+      }
       callback();
     },
   });
-  return { lines, destination };
+  return { lines, raw, destination };
 }
 
 const savedLevel = process.env.LOG_LEVEL;
@@ -20,6 +26,23 @@ afterEach(() => {
 });
 
 describe('createLogger', () => {
+  it("writes what docs/runbook.md greps for: every `grep '...'` there matches a line the services write", () => {
+    const runbook = readFileSync(new URL('../../../docs/runbook.md', import.meta.url), 'utf8');
+    const patterns = [...runbook.matchAll(/grep '([^']+)'/g)].map((m) => m[1]!);
+    expect(patterns.length).toBeGreaterThanOrEqual(2);
+    const { raw, destination } = capture();
+    const logger = createLogger({ name: 'worker', level: 'info', destination });
+    // The lines those greps are after: a 5xx or other error, and a failed job attempt.
+    logger.error({ err: new Error('boom') }, 'request failed');
+    logger.warn({ event: 'job_failed', job_id: 'j1', err: new Error('boom') }, 'job attempt failed');
+    for (const pattern of patterns) {
+      expect(
+        raw.some((line) => line.includes(pattern)),
+        `runbook greps '${pattern}', which no line contains`,
+      ).toBe(true);
+    }
+  });
+
   it('writes JSON lines with the name, a level label, pid, hostname and base fields', () => {
     const { lines, destination } = capture();
     const logger = createLogger({ name: 'api', level: 'info', base: { service: 'api' }, destination });

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import {
   type OtlpReceiver,
   type PrometheusHandle,
@@ -95,6 +96,7 @@ describe('/metrics of a process started with the register entry point', () => {
       media_cluster_worker_inflight: 'gauge',
       media_cluster_pending_jobs: 'gauge',
       process_resident_memory_bytes: 'gauge',
+      process_memory_limit_bytes: 'gauge',
       process_cpu_seconds_total: 'counter',
       nodejs_heap_size_used_bytes: 'gauge',
       target_info: 'gauge',
@@ -170,6 +172,7 @@ describe('/metrics of a process started with the register entry point', () => {
       'media_cluster_worker_inflight',
       'nodejs_heap_size_used_bytes',
       'process_cpu_seconds_total',
+      'process_memory_limit_bytes',
       'process_resident_memory_bytes',
     ];
     const samples = await prometheus.waitForQuery(
@@ -188,6 +191,10 @@ describe('/metrics of a process started with the register entry point', () => {
     expect(route?.value).toBe(1);
     const [memory] = await prometheus.query('process_resident_memory_bytes{job="fixture"}');
     expect(memory?.value).toBeGreaterThan(10 * 1024 * 1024);
+    // The cgroup limit where there is one, else the machine's memory: always above the RSS.
+    const [limit] = await prometheus.query('process_memory_limit_bytes{job="fixture"}');
+    expect(limit?.value).toBeGreaterThan(memory!.value);
+    expect(limit?.value).toBeLessThanOrEqual(totalmem());
   });
 
   it('has said nothing about itself all along: a healthy collector and early scrapes raise no diagnostics', () => {

@@ -1,8 +1,10 @@
 import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MetricsServer, startMetricsServer, TelemetryError } from '../src/index.js';
+import { isLoopback } from '../src/metrics-server.js';
 import { telemetryState } from '../src/state.js';
 
 const servers: MetricsServer[] = [];
@@ -12,6 +14,11 @@ async function start(options: Parameters<typeof startMetricsServer>[0]) {
   return server;
 }
 const url = (server: MetricsServer, path: string) => `http://127.0.0.1:${server.port}${path}`;
+
+/** An IPv4 address of this machine that is not loopback: requests to it come from a non-loopback peer. */
+const externalAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -58,6 +65,42 @@ describe('startMetricsServer', () => {
     expect((await fetch(url(server, '/health'))).status).toBe(200);
     expect((await fetch(url(server, '/ready'))).status).toBe(200);
   });
+
+  it('without a token, serves /metrics to loopback clients only; probes answer everyone', () => {
+    for (const address of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'])
+      expect(isLoopback(address), address).toBe(true);
+    for (const address of [
+      '10.0.0.1',
+      '::ffff:10.0.0.1',
+      '192.0.2.2',
+      'fd00::2',
+      '::',
+      undefined,
+      '1127.0.0.1',
+    ])
+      expect(isLoopback(address), String(address)).toBe(false);
+  });
+
+  it.skipIf(!externalAddress)(
+    'bound to all interfaces: a non-loopback client gets 403 without a token, and needs the bearer token when one is set',
+    async () => {
+      const open = await start({ port: 0, host: '0.0.0.0' });
+      const from = (server: MetricsServer, path: string) => `http://${externalAddress}:${server.port}${path}`;
+      const refused = await fetch(from(open, '/metrics'));
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toMatch(/METRICS_TOKEN/);
+      expect((await fetch(url(open, '/metrics'))).status).toBe(200);
+      expect((await fetch(from(open, '/health'))).status).toBe(200);
+      expect((await fetch(from(open, '/ready'))).status).toBe(200);
+
+      const guarded = await start({ port: 0, host: '0.0.0.0', token: 's3cret-metrics-token' });
+      expect((await fetch(from(guarded, '/metrics'))).status).toBe(401);
+      const auth = { authorization: 'Bearer s3cret-metrics-token' };
+      expect((await fetch(from(guarded, '/metrics'), { headers: auth })).status).toBe(200);
+      // A token, once set, is asked of loopback clients too.
+      expect((await fetch(url(guarded, '/metrics'))).status).toBe(401);
+    },
+  );
 
   it('answers /ready with 503 naming the failed dependency', async () => {
     const server = await start({

@@ -61,7 +61,7 @@ export {
 export { type PromtoolOptions, type PromtoolResult, promtool } from './promtool.js';
 export { pingRedis, type RedisOptions, startRedis } from './redis.js';
 export { REPO_ROOT } from './repo-root.js';
-export type { ServiceHandle } from './service-handle.js';
+export type { ServerExit, ServiceHandle } from './service-handle.js';
 export { type ServiceProcess, type SpawnServiceOptions, spawnService } from './spawn-service.js';
 export { type CollectorHandle, type CollectorOptions, startCollector } from './stack/collector.js';
 export {

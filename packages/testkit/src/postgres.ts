@@ -5,7 +5,7 @@ import pg from 'pg';
 import { findBinary } from './binaries.js';
 import { freePort } from './free-port.js';
 import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
-import type { ServiceHandle } from './service-handle.js';
+import type { ServerExit, ServiceHandle } from './service-handle.js';
 import { waitFor } from './wait-for.js';
 
 export interface PostgresOptions {
@@ -158,6 +158,12 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Serv
     url,
     port,
     owned: true,
+    get pid() {
+      return proc?.child.pid;
+    },
+    exited() {
+      return proc ? proc.exited : new Promise<ServerExit>(() => {});
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -183,6 +189,8 @@ function external(url: string): ServiceHandle {
     url,
     port: Number(new URL(url).port || 5432),
     owned: false,
+    pid: undefined,
+    exited: () => new Promise<ServerExit>(() => {}),
     stop: async () => {},
     kill: refuse,
     restart: refuse,

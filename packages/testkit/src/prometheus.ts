@@ -4,7 +4,7 @@ import { freePort } from './free-port.js';
 import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
 import { createPrometheusApi, type PrometheusApi, type PromSample } from './prometheus-api.js';
 import { buildPrometheusConfig, type ScrapeTarget } from './prometheus-config.js';
-import type { ServiceHandle } from './service-handle.js';
+import type { ServerExit, ServiceHandle } from './service-handle.js';
 import { stackBinaryPath } from './stack/go-programs.js';
 import { type WaitOptions, waitFor } from './wait-for.js';
 
@@ -132,6 +132,12 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
       return port;
     },
     owned: true,
+    get pid() {
+      return proc?.child.pid;
+    },
+    exited() {
+      return proc ? proc.exited : new Promise<ServerExit>(() => {});
+    },
     configFile,
     async waitForQuery(promql, predicate = (s) => s.length > 0, waitOptions = {}) {
       let last: PromSample[] | string = 'no answer yet';

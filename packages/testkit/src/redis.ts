@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { findBinary } from './binaries.js';
 import { freePort } from './free-port.js';
 import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
-import type { ServiceHandle } from './service-handle.js';
+import type { ServerExit, ServiceHandle } from './service-handle.js';
 import { waitFor } from './wait-for.js';
 
 export interface RedisOptions {
@@ -83,6 +83,12 @@ export async function startRedis(options: RedisOptions = {}): Promise<ServiceHan
     url: `redis://127.0.0.1:${port}`,
     port,
     owned: true,
+    get pid() {
+      return proc?.child.pid;
+    },
+    exited() {
+      return proc ? proc.exited : new Promise<ServerExit>(() => {});
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -107,6 +113,8 @@ function external(url: string): ServiceHandle {
     url,
     port: Number(new URL(url).port || 6379),
     owned: false,
+    pid: undefined,
+    exited: () => new Promise<ServerExit>(() => {}),
     stop: async () => {},
     kill: refuse,
     restart: refuse,

@@ -11,4 +11,17 @@ export interface ServiceHandle {
   restart(): Promise<void>;
   /** True when this handle owns the process (false for env-provided URLs). */
   readonly owned: boolean;
+  /** Pid of the server process running now (undefined for env-provided URLs). */
+  readonly pid: number | undefined;
+  /**
+   * Resolves when the server process running now exits, whoever stopped it
+   * (after `restart()`, ask again for the new one). Never resolves for
+   * env-provided URLs. A supervisor (`npm start`) uses it to restart a crash.
+   */
+  exited(): Promise<ServerExit>;
+}
+
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }

@@ -1,4 +1,12 @@
-import { envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import {
+  envCallbackAllowList,
+  envHost,
+  envInt,
+  envList,
+  envPort,
+  envUrl,
+  loadConfig,
+} from '@media-cluster/config';
 import { z } from 'zod';
 
 const MB = 1024 * 1024;
@@ -41,6 +49,11 @@ const apiKeys = () =>
 const schema = z.object({
   /** Public HTTP port. */
   PORT: envPort().default(8080),
+  /**
+   * Interface PORT and METRICS_PORT listen on: loopback unless told otherwise (the
+   * container image sets 0.0.0.0).
+   */
+  HOST: envHost().default('127.0.0.1'),
   /** `/metrics` (and /health, /ready) for Prometheus, off the public port. */
   METRICS_PORT: envPort().default(9464),
   /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
@@ -48,16 +61,25 @@ const schema = z.object({
   REDIS_URL: envUrl(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   DATABASE_URL: envUrl(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   API_KEYS: apiKeys(),
-  /** Hosts (exact `host` or `host:port`) a job's callbackUrl may point at; empty: no callbacks. */
-  CALLBACK_ALLOWED_HOSTS: envList().default([]),
+  /**
+   * Where a job's callbackUrl may point: host names, IP addresses and CIDR ranges, each
+   * optionally `:port` (rules in @media-cluster/config `AllowRule`); empty: no callbacks.
+   */
+  CALLBACK_ALLOWED_HOSTS: envCallbackAllowList().default([]),
   /** Per photo: 15 MB. */
   MAX_PHOTO_BYTES: envInt(1, 1024 * MB).default(15 * MB),
   /** Files per upload request. */
   MAX_PHOTOS: envInt(1, 1_000).default(50),
   /** Whole multipart request: 100 MB. */
   MAX_UPLOAD_BYTES: envInt(1, 4096 * MB).default(100 * MB),
-  /** JSON bodies: 16 KB. */
-  MAX_JSON_BYTES: envInt(2, MB).default(16 * 1024),
+  /** JSON bodies: 32 KB, room for MAX_JOB_PHOTOS (500) photo ids (~19.5 KB) and a callbackUrl. */
+  MAX_JSON_BYTES: envInt(2, MB).default(32 * 1024),
+  /**
+   * Photos one clustering job may cluster (its photoIds, or the pet's photos when
+   * it names none): the worker's memory per job grows with it. The worker checks
+   * it again. 5,000 at most: clustering keeps an n x n distance matrix (8n² bytes).
+   */
+  MAX_JOB_PHOTOS: envInt(1, 5_000).default(500),
   /** Decoded size limit (width x height) checked from the header before decoding: 40 Mpx. */
   MAX_PIXELS: envInt(1).default(40_000_000),
   /** Blob store root (shared with the worker). */

@@ -29,6 +29,7 @@ export const CATALOGUE = {
   invalid_callback_url: { status: 422, title: 'The callbackUrl is not allowed' },
   unknown_photo_ids: { status: 422, title: 'Some photoIds are not photos of this pet' },
   no_photos: { status: 422, title: 'The pet has no photos to cluster' },
+  too_many_photos: { status: 422, title: 'The job has more photos than one job may cluster' },
   idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with a different request' },
   queue_unavailable: { status: 503, title: 'The job queue is unavailable' },
   database_unavailable: { status: 503, title: 'The database is unavailable' },

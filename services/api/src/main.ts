@@ -81,16 +81,17 @@ export async function main(): Promise<void> {
     const app = createApp(deps);
     metricsServer = await startMetricsServer({
       port: config.METRICS_PORT,
+      host: config.HOST,
       token: config.METRICS_TOKEN,
       ready: async () => {
         const readiness = await checkReadiness(deps);
         return { ok: readiness.ready, checks: readiness.checks };
       },
     });
-    server = await listen(app, config.PORT, logger);
+    server = await listen(app, config.PORT, config.HOST, logger);
     logger.info(
-      { event: 'listening', port: config.PORT, metrics_port: metricsServer.port },
-      `api listening on :${config.PORT}`,
+      { event: 'listening', host: config.HOST, port: config.PORT, metrics_port: metricsServer.port },
+      `api listening on ${config.HOST}:${config.PORT}`,
     );
   } catch (error) {
     await stop('startup_failed');
@@ -98,9 +99,14 @@ export async function main(): Promise<void> {
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number, logger: Logger): Promise<Server> {
+function listen(
+  app: ReturnType<typeof createApp>,
+  port: number,
+  host: string,
+  logger: Logger,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(server)));
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
     // Requests the HTTP parser refuses get problem+json too, not Node's bare text.
     server.on('clientError', clientErrorHandler(logger));
     // Slow clients cannot hold a socket forever: whole request 5 min, headers 30 s.

@@ -18,6 +18,7 @@ describe('loadApiConfig', () => {
     expect(config).toMatchObject({
       PORT: 8080,
       METRICS_PORT: 9464,
+      HOST: '127.0.0.1',
       MAX_PHOTO_BYTES: 15 * 1024 * 1024,
       MAX_PHOTOS: 50,
       QUEUE_PREFIX: 'media-cluster',
@@ -40,12 +41,14 @@ describe('loadApiConfig', () => {
       API_KEYS: 'short:alice,good-key-123:bad owner,good-key-123:carol,good-key-123:dave',
       MAX_PHOTOS: '0',
       PORT: 'eighty',
+      HOST: 'all interfaces',
     });
     expect(found.join('\n')).toMatch(/API_KEYS.*entry 1/);
     expect(found.join('\n')).toMatch(/entry 2: owner/);
     expect(found.join('\n')).toMatch(/entry 4: the same key/);
     expect(found.some((i) => i.startsWith('MAX_PHOTOS'))).toBe(true);
     expect(found.some((i) => i.startsWith('PORT'))).toBe(true);
+    expect(found.some((i) => i.startsWith('HOST'))).toBe(true);
     expect(found.join('\n')).not.toContain('good-key-123');
     expect(found.join('\n')).not.toContain('short');
   });

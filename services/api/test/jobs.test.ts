@@ -178,6 +178,31 @@ describe('POST /v1/pets/{petId}/clustering-jobs', () => {
     expect(await streamEntries(h)).toHaveLength(0);
   });
 
+  it('refuses a job over MAX_JOB_PHOTOS with 422 naming the limit, for listed ids and for all of a pet’s photos', async () => {
+    h = await startHarness({ env: { MAX_JOB_PHOTOS: '2' } });
+    const [a, b, c] = await upload(h, 'rex');
+    const post = (body: object) => request(h!.app).post('/v1/pets/rex/clustering-jobs').set(alice).send(body);
+    for (const [label, body, named] of [
+      ['listed ids', { photoIds: [a, b, c] }, /would cluster 3\b/],
+      ['all photos of the pet', {}, /all 3 photos of the pet/],
+    ] as const) {
+      const res = await post(body);
+      expect(res.status, label).toBe(422);
+      expect(res.headers['content-type'], label).toMatch(/^application\/problem\+json/);
+      expect(res.body, label).toMatchObject({
+        type: `${PROBLEM_BASE}too_many_photos`,
+        status: 422,
+        limit: 2,
+      });
+      expect(res.body.detail, label).toMatch(/at most 2 photos \(MAX_JOB_PHOTOS\)/);
+      expect(res.body.detail, label).toMatch(named);
+    }
+    expect(await streamEntries(h)).toHaveLength(0);
+    // At the limit (duplicates count once) it is accepted.
+    await post({ photoIds: [a, b, a] }).expect(202);
+    expect(await streamEntries(h)).toHaveLength(1);
+  });
+
   it("refuses photos of another pet, an unknown pet, and another owner's pet", async () => {
     h = await startHarness();
     const [rexPhoto] = await upload(h, 'rex');

@@ -1,5 +1,13 @@
 import { EMBEDDER_NAMES } from '@media-cluster/clustering';
-import { envBool, envInt, envList, envPort, envUrl, loadConfig } from '@media-cluster/config';
+import {
+  envBool,
+  envCallbackAllowList,
+  envHost,
+  envInt,
+  envPort,
+  envUrl,
+  loadConfig,
+} from '@media-cluster/config';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -7,6 +15,8 @@ const schema = z.object({
   DATABASE_URL: envUrl(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   /** Metrics, /health and /ready; off the public port. */
   WORKER_METRICS_PORT: envPort().default(9465),
+  /** Interface WORKER_METRICS_PORT listens on: loopback unless told otherwise (the image sets 0.0.0.0). */
+  HOST: envHost().default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   /** Jobs processed at once by this process. */
   WORKER_CONCURRENCY: envInt(1, 256).default(2),
@@ -21,8 +31,11 @@ const schema = z.object({
     .regex(/^[a-z0-9:_-]+$/i, { error: 'expected letters, digits, : _ -' })
     .default('media-cluster'),
   PHOTO_DIR: z.string().default('.data/photos'),
-  /** Hosts a callbackUrl may point at: exact `host` or `host:port`, as the api's (checked again at delivery). */
-  CALLBACK_ALLOWED_HOSTS: envList().default([]),
+  /**
+   * The api's callback allow-list, checked again at delivery, where every address a
+   * listed name resolves to must be public or covered by an address/range entry.
+   */
+  CALLBACK_ALLOWED_HOSTS: envCallbackAllowList().default([]),
   /** Per webhook request: 5 s. */
   WEBHOOK_TIMEOUT_MS: envInt(100, 60_000).default(5_000),
   WEBHOOK_MAX_ATTEMPTS: envInt(1, 10).default(3),
@@ -30,8 +43,14 @@ const schema = z.object({
   PUBLIC_API_URL: envUrl(['http:', 'https:']).default('http://localhost:8080'),
   /** Embedder name from @media-cluster/clustering ('default' picks the measured best). */
   EMBEDDER: z.enum(['default', ...EMBEDDER_NAMES]).default('default'),
-  /** Photos decoded/embedded at once per job (across the thread pool). */
+  /** Photos read, decoded and embedded at once per job (across the thread pool). */
   EMBED_CONCURRENCY: envInt(1, 64).default(4),
+  /**
+   * Photos one job may have (the api's limit, checked again): a larger job fails
+   * without retry. Memory per job grows with it (a vector per photo and an
+   * n x n distance matrix: 8n² bytes, 2 MB at 500, 200 MB at 5,000).
+   */
+  MAX_JOB_PHOTOS: envInt(1, 5_000).default(500),
   MAX_PIXELS: envInt(1).default(40_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Grace period for in-flight jobs on SIGTERM: 25 s (compose stops after 30 s). */

@@ -35,6 +35,7 @@ export function createWorker({ config, redis, db, blobs, embedder, logger, consu
     metrics,
     logger,
     embedConcurrency: config.EMBED_CONCURRENCY,
+    maxJobPhotos: config.MAX_JOB_PHOTOS,
     webhook: {
       allowedHosts: config.CALLBACK_ALLOWED_HOSTS,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,

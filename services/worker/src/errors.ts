@@ -1,5 +1,5 @@
 /** Stable error codes of the worker; `retryable: false` sends a job straight to the DLQ. */
-export type WorkerErrorCode = 'JOB_NOT_FOUND' | 'NO_USABLE_PHOTOS' | 'WEBHOOK_REFUSED';
+export type WorkerErrorCode = 'JOB_NOT_FOUND' | 'JOB_TOO_LARGE' | 'NO_USABLE_PHOTOS' | 'WEBHOOK_REFUSED';
 
 export class WorkerError extends Error {
   readonly code: WorkerErrorCode;

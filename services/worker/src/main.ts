@@ -59,6 +59,7 @@ export async function main(): Promise<void> {
   };
   const metricsServer = await startMetricsServer({
     port: config.WORKER_METRICS_PORT,
+    host: config.HOST,
     ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}),
     health: async () => ({ ok: true, checks: { process: 'ok' } }),
     ready,

@@ -15,7 +15,7 @@ import { WorkerError } from './errors.js';
 import type { WorkerMetrics } from './metrics.js';
 import { deliverWebhook } from './stages/deliver-webhook.js';
 import { embedPhotos, type PhotoEmbedder } from './stages/embed.js';
-import { loadPhotos } from './stages/load-photos.js';
+import { readPhoto } from './stages/load-photos.js';
 import { withSpan } from './with-span.js';
 
 export interface ProcessJobDeps {
@@ -26,6 +26,8 @@ export interface ProcessJobDeps {
   logger: Logger;
   webhook: { allowedHosts: readonly string[]; timeoutMs: number; maxAttempts: number; publicApiUrl: string };
   embedConcurrency: number;
+  /** MAX_JOB_PHOTOS: a larger job fails for good instead of risking the worker's memory. */
+  maxJobPhotos: number;
 }
 
 const ms = (from: number) => Math.round(performance.now() - from);
@@ -43,7 +45,7 @@ export function createJobHandler(deps: ProcessJobDeps) {
 
   return async function processJob(job: JobMessage): Promise<void> {
     const logger = deps.logger.child({ job_id: job.jobId, attempt: job.attempt });
-    const timings = { load_ms: 0, embed_ms: 0, cluster_ms: 0, select_heroes_ms: 0, postgres_write_ms: 0 };
+    const timings = { embed_ms: 0, cluster_ms: 0, select_heroes_ms: 0, postgres_write_ms: 0 };
     const started = performance.now();
     try {
       await runStages(job, logger, timings, started);
@@ -90,13 +92,19 @@ export function createJobHandler(deps: ProcessJobDeps) {
     const running = await markJobRunning(db, job.jobId, job.attempt);
     if (!running) throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} vanished`, { retryable: false });
 
-    let t = performance.now();
+    // The api refuses larger jobs; one created under a higher limit (or by hand) must
+    // not take the worker's memory with it, and retrying cannot make it smaller.
+    if (running.photoIds.length > deps.maxJobPhotos) {
+      throw new WorkerError(
+        'JOB_TOO_LARGE',
+        `the job has ${running.photoIds.length} photos, more than MAX_JOB_PHOTOS (${deps.maxJobPhotos})`,
+        { retryable: false },
+      );
+    }
     const refs = await getPhotosForJob(db, job.jobId);
-    const { loaded, failed: missing } = await loadPhotos(blobs, refs);
-    timings.load_ms = ms(t);
     const photoCount = refs.length;
 
-    t = performance.now();
+    let t = performance.now();
     const { embedded, failed } = await withSpan(
       'embed',
       {
@@ -105,18 +113,23 @@ export function createJobHandler(deps: ProcessJobDeps) {
         'media_cluster.model_version': embedder.modelVersion,
       },
       async (span) => {
-        const result = await embedPhotos(embedder, loaded, { concurrency: deps.embedConcurrency, span });
-        span.setAttribute('media_cluster.photos_failed', result.failed.length + missing.length);
+        const result = await embedPhotos(embedder, refs, {
+          concurrency: deps.embedConcurrency,
+          span,
+          read: (photo) => readPhoto(blobs, photo),
+        });
+        span.setAttribute('media_cluster.photos_failed', result.failed.length);
         return result;
       },
     );
     timings.embed_ms = ms(t);
     metrics.embedding.record(timings.embed_ms / 1000, { model_version: embedder.modelVersion });
     metrics.photosProcessed.add(embedded.length);
-    for (const f of [...missing, ...failed]) metrics.photosFailed.add(1, { reason: f.reason });
+    for (const f of failed) metrics.photosFailed.add(1, { reason: f.reason });
     if (embedded.length === 0) {
       throw new WorkerError('NO_USABLE_PHOTOS', `none of the job's ${photoCount} photos could be read`, {
-        retryable: missing.length > 0, // a blob may still be arriving on a shared volume
+        // A blob may still be arriving on a shared volume.
+        retryable: failed.some((f) => f.reason === 'missing_blob'),
       });
     }
 
@@ -160,7 +173,7 @@ export function createJobHandler(deps: ProcessJobDeps) {
       {
         event: 'job_completed',
         photo_count: photoCount,
-        photos_failed: missing.length + failed.length,
+        photos_failed: failed.length,
         cluster_count: heroes.length,
         ...timings,
         total_ms: ms(started),

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createJob, deleteQueuedJob, getJob, getPhotos, type Job, listPhotoIds } from '@media-cluster/db';
+import {
+  countPhotos,
+  createJob,
+  deleteQueuedJob,
+  getJob,
+  getPhotos,
+  type Job,
+  listPhotoIds,
+} from '@media-cluster/db';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { checkCallbackUrl } from '../callback-url.js';
@@ -10,14 +18,17 @@ import type { ApiMetrics } from '../metrics.js';
 import { idempotencyKeyHeader, jobIdParam, parseBody, petIdParam } from '../validate.js';
 import { checkPetAccess, petNotFound } from './pet-access.js';
 
-/** Photos one job may name. */
-const MAX_JOB_PHOTOS = 10_000;
+/**
+ * Ids a body may list before the per-job limit (MAX_JOB_PHOTOS, at most 5,000)
+ * is checked on the distinct ones; MAX_JSON_BYTES bounds the body before that.
+ */
+const MAX_LISTED_PHOTO_IDS = 10_000;
 
 const createJobBody = z.strictObject({
   photoIds: z
     .array(z.uuid({ error: 'expected a photo id (UUID)' }))
     .min(1)
-    .max(MAX_JOB_PHOTOS)
+    .max(MAX_LISTED_PHOTO_IDS)
     .optional(),
   callbackUrl: z.string().min(1).max(2_048).optional(),
 });
@@ -41,9 +52,18 @@ export function createClusteringJob(deps: AppDeps, metrics: ApiMetrics) {
         ? null
         : checkCallbackUrl(body.callbackUrl, config.CALLBACK_ALLOWED_HOSTS);
 
+    const limit = config.MAX_JOB_PHOTOS;
+    const tooMany = (count: string, fix: string) =>
+      new ApiError(
+        'too_many_photos',
+        `A job may cluster at most ${limit} photos (MAX_JOB_PHOTOS); this one would cluster ${count}. ${fix}`,
+        { extras: { limit } },
+      );
     let photoIds: string[];
     if (body.photoIds) {
       photoIds = [...new Set(body.photoIds.map((id) => id.toLowerCase()))];
+      if (photoIds.length > limit)
+        throw tooMany(String(photoIds.length), `Split the photoIds over several jobs.`);
       const found = new Set((await getPhotos(db, petId, photoIds)).map((p) => p.id));
       const unknown = photoIds.filter((id) => !found.has(id));
       if (unknown.length > 0) {
@@ -56,8 +76,14 @@ export function createClusteringJob(deps: AppDeps, metrics: ApiMetrics) {
         );
       }
     } else {
-      photoIds = await listPhotoIds(db, petId);
+      // One id past the limit says "too many" without reading every id of a huge pet.
+      photoIds = await listPhotoIds(db, petId, { limit: limit + 1 });
       if (photoIds.length === 0) throw new ApiError('no_photos', 'Upload photos for the pet first');
+      if (photoIds.length > limit)
+        throw tooMany(
+          `all ${await countPhotos(db, petId)} photos of the pet`,
+          `Pass photoIds with at most ${limit} of them.`,
+        );
     }
 
     const result = await createJob(db, {

@@ -1,6 +1,6 @@
 import type { QualityScore } from '@media-cluster/clustering';
 import type { Span } from '@opentelemetry/api';
-import type { LoadedPhoto, PhotoFailure } from './load-photos.js';
+import type { PhotoFailure, PhotoRef } from './load-photos.js';
 
 export interface PhotoEmbedder {
   readonly modelVersion: string;
@@ -17,15 +17,27 @@ export interface EmbeddedPhoto {
   quality: QualityScore;
 }
 
+export interface EmbedOptions {
+  /** Photos read and embedded at once (EMBED_CONCURRENCY). */
+  concurrency: number;
+  span: Span;
+  /** Reads a photo's bytes; an error with `code` (e.g. `missing_blob`) fails that photo alone. */
+  read(photo: PhotoRef): Promise<Buffer>;
+}
+
 /**
- * Decodes and embeds every photo on the embedder's thread pool, at most
- * `concurrency` at once. A photo that cannot be decoded fails alone, with the
- * decoder's reason; each photo leaves an event on the `embed` span.
+ * Reads, decodes and embeds the photos on the embedder's thread pool, at most
+ * `concurrency` at once. Each photo's bytes are read just before it is
+ * embedded and dropped right after, so a job holds at most `concurrency`
+ * photos' bytes and decoded rasters at a time, however many photos it has;
+ * what stays is one vector and quality score per photo. A photo that cannot
+ * be read or decoded fails alone, with the reason; each photo leaves an event
+ * on the `embed` span.
  */
 export async function embedPhotos(
   embedder: PhotoEmbedder,
-  photos: readonly LoadedPhoto[],
-  { concurrency, span }: { concurrency: number; span: Span },
+  photos: readonly PhotoRef[],
+  { concurrency, span, read }: EmbedOptions,
 ): Promise<{ embedded: EmbeddedPhoto[]; failed: PhotoFailure[] }> {
   const embedded: EmbeddedPhoto[] = [];
   const failed: PhotoFailure[] = [];
@@ -35,7 +47,7 @@ export async function embedPhotos(
       const photo = photos[i]!;
       const started = performance.now();
       try {
-        const { vector, quality } = await embedder.process(photo.bytes);
+        const { vector, quality } = await embedder.process(await read(photo));
         embedded.push({ id: photo.id, vector, quality });
         span.addEvent('photo.embedded', {
           'media_cluster.photo_id': photo.id,

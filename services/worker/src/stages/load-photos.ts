@@ -5,31 +5,25 @@ export interface PhotoRef {
   sha256: string;
 }
 
-export interface LoadedPhoto {
-  id: string;
-  bytes: Buffer;
-}
-
 export interface PhotoFailure {
   id: string;
   reason: string;
 }
 
-/** Reads each photo's bytes from the blob store; a missing blob fails that photo only. */
-export async function loadPhotos(
-  blobs: BlobStore,
-  photos: readonly PhotoRef[],
-): Promise<{ loaded: LoadedPhoto[]; failed: PhotoFailure[] }> {
-  const loaded: LoadedPhoto[] = [];
-  const failed: PhotoFailure[] = [];
-  await Promise.all(
-    photos.map(async (photo) => {
-      try {
-        loaded.push({ id: photo.id, bytes: await blobs.get(photo.sha256) });
-      } catch {
-        failed.push({ id: photo.id, reason: 'missing_blob' });
-      }
-    }),
-  );
-  return { loaded, failed };
+/** Thrown by `readPhoto` when the blob is not in the store: that photo fails alone. */
+export class MissingBlobError extends Error {
+  readonly code = 'missing_blob';
+}
+
+/**
+ * Reads one photo's bytes from the blob store. Called per photo as it is
+ * embedded (never for the whole job at once), so a job holds at most its
+ * embed concurrency's worth of photo bytes.
+ */
+export async function readPhoto(blobs: BlobStore, photo: PhotoRef): Promise<Buffer> {
+  try {
+    return await blobs.get(photo.sha256);
+  } catch (error) {
+    throw new MissingBlobError(`blob of photo ${photo.id} is missing`, { cause: error });
+  }
 }

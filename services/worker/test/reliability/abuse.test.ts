@@ -572,7 +572,9 @@ describe('the real api under abuse', () => {
       `http://127.0.0.1:${trap.port}/x${q}`,
       `http://localhost:${hook.port}/x${q}`,
       `http://[::1]:${hook.port}/x${q}`,
-      `http://[::ffff:127.0.0.1]:${hook.port}/x${q}`,
+      // The IPv4-mapped spelling is the same address: allowed only where 127.0.0.1 is (that port).
+      `http://[::ffff:127.0.0.1]:${trap.port}/x${q}`,
+      `http://[::ffff:a9fe:a9fe]/latest/meta-data/${q}`, // 169.254.169.254, mapped
       `http://169.254.169.254/latest/meta-data/${q}`,
       `http://2852039166/latest/meta-data/${q}`, // 169.254.169.254 in decimal
       `http://0xa9fea9fe/latest/meta-data/${q}`, // ... in hex
