@@ -11,6 +11,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
+import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { repoPath } from './support.js';
 
@@ -31,7 +32,8 @@ export interface Manifest {
  * the Kubernetes v1.36.0 OpenAPI, `@kubernetes-models/keda` from KEDA's v2.19 CRDs,
  * both compiled to ajv validators (deploy/k8s/README.md, "What is checked").
  */
-const MODELS: Record<string, { new (data: object): { validate(): void } }> = {
+// biome-ignore lint/suspicious/noExplicitAny: each model takes its own object type; the table is keyed by apiVersion/kind
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
@@ -43,6 +45,62 @@ const MODELS: Record<string, { new (data: object): { validate(): void } }> = {
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
   'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
 };
+
+/** Where each model's TypeScript interface lives (same packages, same OpenAPI/CRD source). */
+const TYPES: Record<string, string> = {
+  'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+  'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
+  'v1/ConfigMap': 'kubernetes-models/v1/ConfigMap',
+  'v1/Namespace': 'kubernetes-models/v1/Namespace',
+  'v1/PersistentVolumeClaim': 'kubernetes-models/v1/PersistentVolumeClaim',
+  'v1/Secret': 'kubernetes-models/v1/Secret',
+  'v1/Service': 'kubernetes-models/v1/Service',
+  'keda.sh/v1alpha1/ScaledObject': '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject',
+  'keda.sh/v1alpha1/TriggerAuthentication': '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication',
+};
+
+/**
+ * Fields the schemas do not know, the first of each object, one line each ("" when none). The Kubernetes
+ * OpenAPI leaves objects open, so the ajv validators accept a misspelt field (it
+ * would be dropped, or refused by `kubectl apply`'s strict field validation). The
+ * same packages ship each object as a TypeScript interface: every manifest is
+ * type-checked as an object literal of its interface, whose excess-property check
+ * names any field that is not in the schema, at any depth.
+ */
+export function unknownFields(docs: readonly Manifest[]): string {
+  const file = join(repoPath('observability', 'test'), '__k8s-manifests__.ts');
+  const lines = docs.map((doc, i) => {
+    const key = `${doc.apiVersion}/${doc.kind}`;
+    const from = TYPES[key];
+    if (!from) throw new Error(`no type for ${key} (add it to k8s-support.ts)`);
+    return `export const m${i}: import('${from}').I${doc.kind} = ${JSON.stringify(doc)};`;
+  });
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const source = ts.createSourceFile(file, lines.join('\n'), ts.ScriptTarget.ES2022, true);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, ...rest) => (name === file ? source : getSourceFile(name, ...rest));
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => name === file || fileExists(name);
+  const program = ts.createProgram({ rootNames: [file], options, host });
+  return ts
+    .getPreEmitDiagnostics(program, source)
+    .map((d) => {
+      const line = d.start === undefined ? 0 : source.getLineAndCharacterOfPosition(d.start).line;
+      const doc = docs[line] as Manifest;
+      return `${label(doc)}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+    })
+    .join('\n');
+}
 
 /** Schema errors of one object ("" when valid); an unknown apiVersion/kind is an error too. */
 export function schemaErrors(doc: Manifest): string {

@@ -16,6 +16,7 @@ import {
   resourceFiles,
   schemaErrors,
   secretData,
+  unknownFields,
 } from './k8s-support.js';
 import { dotEnv, readRepoFile } from './support.js';
 
@@ -69,6 +70,27 @@ describe('deploy/k8s manifests as written', () => {
     expect(schemaErrors({ ...(scaled as Manifest), apiVersion: 'keda.sh/v2' })).toMatch(/no schema/);
   });
 
+  it('names fields the schemas do not know (misspelt or misplaced), at any depth', () => {
+    const docs = kustomizations().flatMap((dir) => resourceFiles(dir).flatMap((f) => f.docs));
+    expect(unknownFields(docs)).toBe('');
+
+    const [deployment] = parseManifests(readRepoFile('deploy/k8s/base/worker-deployment.yaml'), 'worker');
+    const grace = structuredClone(deployment) as Manifest;
+    grace.spec.template.spec.terminationGracePeriodSecond = 35;
+    const probe = structuredClone(deployment) as Manifest;
+    containersOf(probe)[0].readinessProbe.httpGet.paht = '/ready';
+    const [scaled] = parseManifests(readRepoFile('deploy/k8s/base/worker-scaledobject.yaml'), 'so');
+    const misplaced = structuredClone(scaled) as Manifest;
+    misplaced.spec.triggers[0].lagCount = '10';
+    const errors = unknownFields([grace, probe, misplaced]).split('\n');
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toMatch(
+      /^Deployment\/worker: .*terminationGracePeriodSecond.* does not exist in type 'IPodSpec'/,
+    );
+    expect(errors[1]).toMatch(/^Deployment\/worker: .*paht.* does not exist in type 'IHTTPGetAction'/);
+    expect(errors[2]).toMatch(/^ScaledObject\/worker: .*lagCount.* does not exist in type 'IScaleTriggers'/);
+  });
+
   it("the collector's config is the repo's otel-collector-config.yaml, byte for byte", () => {
     const copy = readFileSync(join(K8S_DIR, 'base', 'otel-collector-config.yaml'), 'utf8');
     expect(
@@ -88,11 +110,12 @@ describe.skipIf(unavailable !== undefined)(
   'kustomize build (the CLI built from deploy/k8s/kustomize)',
   () => {
     it.each(['base', 'overlays/local', 'overlays/local-redis-cluster'])(
-      '%s renders, and every object is valid against its schema',
+      '%s renders, and every object is valid against its schema, with no unknown field',
       async (dir) => {
         const docs = await render(dir);
         expect(docs.length).toBeGreaterThan(10);
         for (const doc of docs) expect(schemaErrors(doc), `${dir}: ${label(doc)}`).toBe('');
+        expect(unknownFields(docs)).toBe('');
       },
     );
 
@@ -265,7 +288,7 @@ describe.skipIf(unavailable !== undefined)(
         expect(Number(trigger.metadata.lagCount)).toBeGreaterThan(0);
 
         const queue = configMaps.get(
-          envOf(containersOf(worker)[0], 'QUEUE_PREFIX').valueFrom.configMapKeyRef.name,
+          envOf(containersOf(worker)[0], 'QUEUE_PREFIX')?.valueFrom?.configMapKeyRef.name,
         );
         const { streams, group } = queueStreams(queue?.QUEUE_PREFIX ?? '', Number(queue?.QUEUE_SHARDS));
         expect(trigger.metadata.stream).toBe(queue?.QUEUE_STREAM);
