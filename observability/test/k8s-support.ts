@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { kustomize, stackBinaryPath } from '@media-cluster/testkit';
@@ -132,9 +132,19 @@ export function parseManifests(text: string, source: string): Manifest[] {
   });
 }
 
-/** Every kustomization folder: the base, each overlay and component. */
+/** Every kustomization folder under deploy/k8s (base, overlays, components), relative to it. */
 export function kustomizations(): string[] {
-  return ['base', 'overlays/local', 'overlays/local-redis-cluster', 'components/redis-cluster'];
+  return readdirSync(K8S_DIR, { recursive: true, encoding: 'utf8' })
+    .filter((f) => basename(f) === 'kustomization.yaml')
+    .map((f) => dirname(f))
+    .sort();
+}
+
+/** The kustomizations `kustomize build` can render on their own (components cannot). */
+export function buildable(): string[] {
+  return kustomizations().filter(
+    (dir) => !/^kind: Component$/m.test(readFileSync(join(K8S_DIR, dir, 'kustomization.yaml'), 'utf8')),
+  );
 }
 
 /** The YAML files a kustomization lists under `resources:` (folders left out), parsed. */

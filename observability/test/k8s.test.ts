@@ -5,6 +5,7 @@ import { makeTempDir, removeTempDir } from '@media-cluster/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   baseName,
+  buildable,
   find,
   K8S_DIR,
   kustomizations,
@@ -109,7 +110,7 @@ if (unavailable) {
 describe.skipIf(unavailable !== undefined)(
   'kustomize build (the CLI built from deploy/k8s/kustomize)',
   () => {
-    it.each(['base', 'overlays/local', 'overlays/local-redis-cluster'])(
+    it.each(buildable())(
       '%s renders, and every object is valid against its schema, with no unknown field',
       async (dir) => {
         const docs = await render(dir);
