@@ -294,10 +294,15 @@ describe.skipIf(unavailable !== undefined)(
         const { streams, group } = queueStreams(queue?.QUEUE_PREFIX ?? '', Number(queue?.QUEUE_SHARDS));
         expect(trigger.metadata.stream).toBe(queue?.QUEUE_STREAM);
         expect(trigger.metadata.consumerGroup).toBe(queue?.QUEUE_GROUP);
+        // One trigger per stream (QUEUE_SHARDS > 1 has several), each on the queue's group.
+        const watched = scaled.spec.triggers.filter((t: Container) => t.type.startsWith('redis'));
         expect(
-          { streams: [trigger.metadata.stream], group: trigger.metadata.consumerGroup },
-          'deploy/k8s/base/kustomization.yaml: QUEUE_STREAM / QUEUE_GROUP must be what @media-cluster/queue builds from QUEUE_PREFIX',
-        ).toEqual({ streams, group });
+          {
+            streams: watched.map((t: Container) => t.metadata.stream),
+            groups: [...new Set(watched.map((t: Container) => t.metadata.consumerGroup))],
+          },
+          'deploy/k8s/base/kustomization.yaml: QUEUE_STREAM / QUEUE_GROUP must be what @media-cluster/queue builds from QUEUE_PREFIX and QUEUE_SHARDS',
+        ).toEqual({ streams, groups: [group] });
 
         const auth = find(docs, 'TriggerAuthentication', trigger.authenticationRef.name);
         for (const ref of auth.spec.secretTargetRef) {
