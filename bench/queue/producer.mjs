@@ -12,7 +12,7 @@ if (env.system === 'queue') {
   const { createProducer, queueNames } = await import('@media-cluster/queue');
   const redis = new Redis(env.redisUrl);
   const producer = createProducer({ redis, names: queueNames(env.name) });
-  add = (i) => producer.send({ jobId: `job-${i}`, petId: `pet-${i % 100}` });
+  add = (i) => producer.send({ jobId: `job-${i}`, partitionKey: `pet-${i % 100}` });
   close = async () => {
     await producer.close();
     await redis.quit();

@@ -66,7 +66,7 @@ describe('createEmbedderPool', () => {
     });
   });
 
-  it('fails the photos of a thread that dies with WORKER_FAILED instead of hanging', async () => {
+  it('fails the photos of a thread that dies with CLUSTERING_WORKER_FAILED instead of hanging', async () => {
     // A heap far too small for the embedder: the thread dies of out-of-memory while starting.
     const pool = open({
       size: 1,
@@ -77,11 +77,11 @@ describe('createEmbedderPool', () => {
     for (const r of settled) {
       expect(r.status).toBe('rejected');
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(EmbedderPoolError);
-      expect((r as PromiseRejectedResult).reason.code).toBe('WORKER_FAILED');
+      expect((r as PromiseRejectedResult).reason.code).toBe('CLUSTERING_WORKER_FAILED');
     }
   });
 
-  it('close() is idempotent and fails queued and later photos with POOL_CLOSED', async () => {
+  it('close() is idempotent and fails queued and later photos with CLUSTERING_POOL_CLOSED', async () => {
     const pool = open({ size: 1, tasksPerWorker: 1 });
     const bytes = readChecked(clusterManifest().files[0]!);
     const pending = Promise.allSettled(Array.from({ length: 6 }, () => pool.process(bytes)));
@@ -90,14 +90,14 @@ describe('createEmbedderPool', () => {
     await first;
     const settled = await pending;
     const closedCount = settled.filter(
-      (r) => r.status === 'rejected' && (r.reason as EmbedderPoolError).code === 'POOL_CLOSED',
+      (r) => r.status === 'rejected' && (r.reason as EmbedderPoolError).code === 'CLUSTERING_POOL_CLOSED',
     ).length;
     expect(closedCount).toBeGreaterThanOrEqual(5); // at most the one in flight may have finished
     expect(
       settled.every(
-        (r) => r.status === 'fulfilled' || (r.reason as EmbedderPoolError).code === 'POOL_CLOSED',
+        (r) => r.status === 'fulfilled' || (r.reason as EmbedderPoolError).code === 'CLUSTERING_POOL_CLOSED',
       ),
     ).toBe(true);
-    await expect(pool.process(bytes)).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(pool.process(bytes)).rejects.toMatchObject({ code: 'CLUSTERING_POOL_CLOSED' });
   });
 });

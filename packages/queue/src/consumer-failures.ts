@@ -1,8 +1,8 @@
-import { type Context, context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
+import { type Context, context, type Span } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { retryDelayMs } from './backoff.js';
 import { type ConsumerTelemetry, recordFailure } from './consumer-telemetry.js';
-import { QueueError } from './errors.js';
+import { isRetryable, QueueError } from './errors.js';
 import { type DeadLetterReason, DLQ_FIELDS } from './fields.js';
 import { type JobEntry, jobFields, type ParsedEntry } from './job-entry.js';
 import type { QueueNames } from './keys.js';
@@ -79,8 +79,8 @@ export class ConsumerFailures {
   }
 
   /**
-   * The handler failed after `seconds`. `aborted`: this consumer aborted it (entry taken
-   * over, or closing), which is not the job's fault.
+   * The handler failed after `seconds`. `lost`: another consumer took the entry over
+   * meanwhile, so the failure is left to it.
    */
   async failed(
     job: JobMessage,
@@ -89,19 +89,18 @@ export class ConsumerFailures {
     seconds: number,
     span: Span,
     ctx: Context,
-    aborted: boolean,
+    lost: boolean,
   ): Promise<void> {
     recordFailure(span, error);
-    if (aborted) {
-      // It stays pending and whoever owns it now (or a consumer claiming it later) settles it.
+    if (lost) {
       this.logger.warn(
         { job_id: job.jobId, entry_id: job.messageId, attempt: job.attempt, consumer: this.name },
-        'job aborted; left pending for redelivery',
+        'job failed after another consumer took it over; its failure is left to that consumer',
       );
       return;
     }
-    // An error that says it can never succeed (e.g. the job does not exist) skips the retries.
-    const retryable = (error as { retryable?: unknown } | null)?.retryable !== false;
+    // A JobError that says it can never succeed (e.g. the job does not exist) skips the retries.
+    const retryable = isRetryable(error);
     if (!retryable || job.attempt >= this.o.maxAttempts) {
       this.deps.metrics.processingDuration.record(seconds, STATUS_DEAD_LETTERED);
       await this.deadLetter(job, entry, retryable ? 'handler_failed' : 'not_retryable', error, span, ctx);
@@ -208,7 +207,7 @@ export class ConsumerFailures {
 
   /** An entry without valid job fields: to the DLQ with its raw fields, no retries. */
   async malformed(id: string, parsed: ParsedEntry & { ok: false }, deliveryCount: number): Promise<void> {
-    const { span, ctx } = this.deps.telemetry.startMalformed(parsed.carrier, id, deliveryCount);
+    const { span } = this.deps.telemetry.startMalformed(parsed.carrier, id, deliveryCount);
     const error = new QueueError('QUEUE_MALFORMED_ENTRY', `malformed entry ${id}: ${parsed.reason}`);
     recordFailure(span, error);
     span.addEvent(EVENT_DEAD_LETTERED, {
@@ -216,7 +215,6 @@ export class ConsumerFailures {
       [ATTR_DELIVERY_COUNT]: deliveryCount,
       [ATTR_ERROR_MESSAGE]: parsed.reason,
     });
-    this.callOnMalformed(ctx, id, parsed.reason);
     let raw = JSON.stringify(parsed.carrier);
     if (raw.length > MAX_RAW_BYTES) raw = `${raw.slice(0, MAX_RAW_BYTES)}…`;
     const fields = [
@@ -240,9 +238,10 @@ export class ConsumerFailures {
 
   /** A pending entry that XAUTOCLAIM found deleted: its job is gone, only the id is left to report. */
   trimmed(id: string): void {
-    const reason = 'entry was trimmed from the stream (MAXLEN) before it was acknowledged';
-    this.logger.error({ entry_id: id, stream: this.names.stream }, reason);
-    this.callOnMalformed(ROOT_CONTEXT, id, reason);
+    this.logger.error(
+      { entry_id: id, stream: this.names.stream },
+      'entry was trimmed from the stream (MAXLEN) before it was acknowledged',
+    );
   }
 
   private dlqMeta(id: string, deliveryCount: number): string[] {
@@ -297,14 +296,6 @@ export class ConsumerFailures {
       else await context.with(ctx, () => hooks.onDeadLetter?.(job, error));
     } catch (hookError) {
       this.logger.error({ err: hookError, hook: name, job_id: job.jobId }, 'queue hook failed');
-    }
-  }
-
-  private callOnMalformed(ctx: Context, id: string, reason: string): void {
-    try {
-      context.with(ctx, () => this.o.hooks.onMalformed?.(id, reason));
-    } catch (hookError) {
-      this.logger.error({ err: hookError, hook: 'onMalformed', entry_id: id }, 'queue hook failed');
     }
   }
 }

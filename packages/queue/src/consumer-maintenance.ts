@@ -2,7 +2,6 @@ import { context } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import type { AckBatcher } from './ack-batcher.js';
 import { reconnectDelayMs } from './backoff.js';
-import { QueueError } from './errors.js';
 import { QUEUE_INTERNAL_CONTEXT } from './internal-context.js';
 import type { ConsumerState, InFlight, StreamEntry } from './internal-types.js';
 import type { QueueNames } from './keys.js';
@@ -212,7 +211,6 @@ export class ConsumerMaintenance {
         { entry_id: id, consumer: this.name },
         'another consumer took this entry over (this one stalled past claimIdleMs); its result will not be retried here',
       );
-      job.controller?.abort(new QueueError('QUEUE_ABORTED', 'entry was taken over by another consumer'));
     }
   }
 }

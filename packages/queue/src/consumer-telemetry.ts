@@ -46,11 +46,9 @@ export class ConsumerTelemetry {
   private readonly tracer = trace.getTracer(SCOPE_NAME, VERSION);
   private readonly spanName: string;
   private readonly attributes: Attributes;
-  private readonly linkMode: boolean;
 
-  constructor(names: QueueNames, parentMode: 'parent' | 'link') {
+  constructor(names: QueueNames) {
     this.spanName = processSpanName(names.stream);
-    this.linkMode = parentMode === 'link';
     this.attributes = {
       [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_REDIS,
       [ATTR_MESSAGING_DESTINATION_NAME]: names.stream,
@@ -99,16 +97,14 @@ export class ConsumerTelemetry {
     const links: Link[] | undefined = producer ? [{ context: producer }] : undefined;
     const span = this.tracer.startSpan(
       this.spanName,
-      { kind: SpanKind.CONSUMER, attributes, links, root: this.linkMode },
+      { kind: SpanKind.CONSUMER, attributes, links },
       extracted,
     );
     if (deliveryCount > 1) {
       span.setAttribute(ATTR_DELIVERY_COUNT, deliveryCount);
       span.addEvent(EVENT_REDELIVERED, { [ATTR_DELIVERY_COUNT]: deliveryCount });
     }
-    // In link mode the producer span must not become the parent of the handler's spans.
-    const base = this.linkMode ? trace.deleteSpan(extracted) : extracted;
-    return { span, ctx: trace.setSpan(base, span) };
+    return { span, ctx: trace.setSpan(extracted, span) };
   }
 }
 

@@ -15,14 +15,13 @@ export const DEFAULTS = Object.freeze({
   backoff: Object.freeze({ baseMs: 1_000, maxMs: 60_000 }), // 1 s doubling to 60 s
   blockMs: 2_000, // 2 s XREADGROUP BLOCK (close() unblocks it at once)
   batchSize: 100, // entries per XREADGROUP / XAUTOCLAIM
-  parentMode: 'parent' as const,
 });
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
-const producerSchema = z.object({ maxLen: int(1, 1e9).default(DEFAULTS.maxLen) });
+const producerSchema = z.strictObject({ maxLen: int(1, 1e9).default(DEFAULTS.maxLen) });
 
-const consumerSchema = z.object({
+const consumerSchema = z.strictObject({
   consumer: z.string().min(1).max(200).regex(/^\S+$/, 'expected no spaces').optional(),
   concurrency: int(1, 10_000).default(DEFAULTS.concurrency),
   claimIdleMs: int(10, 86_400_000).default(DEFAULTS.claimIdleMs),
@@ -33,9 +32,6 @@ const consumerSchema = z.object({
     .default(DEFAULTS.backoff),
   blockMs: int(1, 600_000).default(DEFAULTS.blockMs),
   batchSize: int(1, 10_000).default(DEFAULTS.batchSize),
-  parentMode: z.enum(['parent', 'link']).default(DEFAULTS.parentMode),
-  drainTimeoutMs: int(0, 86_400_000).optional(),
-  abortOnTakeover: z.boolean().default(false),
   maxLen: int(1, 1e9).default(DEFAULTS.maxLen),
 });
 
@@ -83,10 +79,11 @@ export function resolveConsumerOptions(options: ConsumerOptions) {
   const names = checkNames(options?.names, issues);
   if (typeof options?.handler !== 'function') issues.push('handler: expected a function');
   const { redis, handler, hooks, logger, names: _names, ...rest } = options ?? ({} as ConsumerOptions);
-  for (const hook of ['onRetry', 'onDeadLetter', 'onMalformed'] as const) {
+  for (const hook of ['onRetry', 'onDeadLetter'] as const) {
     if (hooks?.[hook] !== undefined && typeof hooks[hook] !== 'function')
       issues.push(`hooks.${hook}: expected a function`);
   }
+  // strictObject: an option this version no longer has (e.g. `parentMode`) is reported, not ignored.
   const parsed = consumerSchema.safeParse(rest);
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) fail(issues);

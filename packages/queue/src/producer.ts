@@ -9,9 +9,9 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { QueueError } from './errors.js';
-import { JOB_FIELDS, PROPAGATION_FIELDS } from './fields.js';
+import { PROPAGATION_FIELDS } from './fields.js';
 import { QUEUE_INTERNAL_CONTEXT } from './internal-context.js';
-import { MAX_ID_LENGTH } from './job-entry.js';
+import { idProblem, newJobFields, payloadProblem } from './job-entry.js';
 import { describeError } from './logger.js';
 import { createProducerMetrics } from './metrics.js';
 import { resolveProducerOptions } from './options.js';
@@ -33,18 +33,18 @@ import {
 import type { JobInput, Producer, ProducerOptions } from './types.js';
 import { VERSION } from './version.js';
 
+/** Checks a job before anything is written; returns its attempt number. */
 function validateJob(job: JobInput): number {
   const problems: string[] = [];
-  for (const key of ['jobId', 'petId'] as const) {
-    const value = job?.[key];
-    if (
-      typeof value !== 'string' ||
-      value.length === 0 ||
-      value.length > MAX_ID_LENGTH ||
-      value.trim() !== value
-    ) {
-      problems.push(`${key}: expected 1..${MAX_ID_LENGTH} characters without surrounding spaces`);
-    }
+  const idIssue = idProblem(job?.jobId);
+  if (idIssue) problems.push(`jobId: ${idIssue}`);
+  if (job?.partitionKey !== undefined) {
+    const keyIssue = idProblem(job.partitionKey);
+    if (keyIssue) problems.push(`partitionKey: ${keyIssue}`);
+  }
+  if (job?.payload !== undefined) {
+    const payloadIssue = payloadProblem(job.payload);
+    if (payloadIssue) problems.push(`payload: ${payloadIssue}`);
   }
   const attempt = job?.attempt ?? 1;
   if (!Number.isInteger(attempt) || attempt < 1 || attempt > 999_999_999) {
@@ -81,7 +81,7 @@ interface SendGroup {
  * Tracing: a PRODUCER span `send <stream>` whose context is injected into the
  * entries (W3C traceparent/tracestate), so the consumer's span joins the
  * producer's trace. Sends made in the same turn under the same parent context
- * (a `Promise.all` of sends, or `sendBatch`) share one span carrying
+ * (e.g. a `Promise.all` of sends) share one span carrying
  * `messaging.batch.message_count`, as messaging semconv describes batch sends;
  * a lone send (the API's one job per request) gets its own span with
  * `messaging.message.id`, `media_cluster.job_id` and `media_cluster.attempt`.
@@ -208,17 +208,8 @@ export function createProducer(options: ProducerOptions): Producer {
 
   function enqueue(job: JobInput, attempt: number, parent: Context): Promise<string> {
     const group = groupFor(parent);
-    const fields = [
-      JOB_FIELDS.jobId,
-      job.jobId,
-      JOB_FIELDS.petId,
-      job.petId,
-      JOB_FIELDS.attempt,
-      String(attempt),
-      JOB_FIELDS.enqueuedAt,
-      String(Date.now()),
-      ...group.propagated,
-    ];
+    const fields = newJobFields(job.jobId, job.partitionKey, job.payload, attempt, Date.now());
+    for (const value of group.propagated) fields.push(value);
     inFlight++;
     queuedCount++;
     return new Promise<string>((resolve, reject) => {
@@ -240,23 +231,17 @@ export function createProducer(options: ProducerOptions): Producer {
     }
   }
 
-  async function sendBatch(jobs: readonly JobInput[]): Promise<string[]> {
-    if (closed) throw new QueueError('QUEUE_CLOSED', 'sendBatch() after close()');
-    if (!Array.isArray(jobs))
-      throw new QueueError('QUEUE_INVALID_JOB', 'sendBatch() expects an array of jobs');
-    // All or nothing at validation: one bad job refuses the whole batch before anything is written.
-    const attempts = jobs.map(validateJob);
-    const parent = context.active();
-    return Promise.all(jobs.map((job, i) => enqueue(job, attempts[i] as number, parent)));
-  }
-
-  async function close(): Promise<void> {
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
     closed = true;
-    if (inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      idle = resolve;
-    });
+    closing ??=
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            idle = resolve;
+          });
+    return closing;
   }
 
-  return { send, sendBatch, close };
+  return { send, close };
 }

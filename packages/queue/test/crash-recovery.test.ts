@@ -9,6 +9,7 @@ import {
   readStream,
   recordingLogger,
   redisClient,
+  sendAll,
 } from './support.js';
 
 const redisUrl = inject('redisUrl');
@@ -54,7 +55,10 @@ describe('a consumer process that dies', () => {
     const producer = createProducer({ redis, names });
     const jobIds = Array.from({ length: 40 }, (_, i) => `job-${i}`);
     const hung = ['job-3', 'job-13', 'job-23', 'job-33'];
-    await producer.sendBatch(jobIds.map((jobId) => ({ jobId, petId: 'p' })));
+    await sendAll(
+      producer,
+      jobIds.map((jobId) => ({ jobId })),
+    );
 
     const child = spawnConsumer({
       QUEUE_PREFIX: prefix,
@@ -113,7 +117,7 @@ describe('a consumer process that dies', () => {
     const names = queueNames(prefix);
     const counts = `${prefix}:counts`;
     const producer = createProducer({ redis, names });
-    const poisonId = await producer.send({ jobId: 'poison', petId: 'p' });
+    const poisonId = await producer.send({ jobId: 'poison' });
     const env = {
       QUEUE_PREFIX: prefix,
       MODE: 'poison',
@@ -142,7 +146,7 @@ describe('a consumer process that dies', () => {
       hooks: { onDeadLetter: (job) => void deadLetters.push(job) },
     });
     await last.start();
-    await producer.send({ jobId: 'healthy', petId: 'p' });
+    await producer.send({ jobId: 'healthy' });
     await waitFor(() => deadLetters.length === 1 && handled.includes('healthy'), {
       timeoutMs: 10_000,
       what: 'poison dead-lettered, healthy job handled',

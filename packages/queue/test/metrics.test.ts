@@ -4,7 +4,15 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createConsumer, createProducer } from '../src/index.js';
-import { closeClients, deferred, deleteQueue, recordingLogger, redisClient, testNames } from './support.js';
+import {
+  closeClients,
+  deferred,
+  deleteQueue,
+  recordingLogger,
+  redisClient,
+  sendAll,
+  testNames,
+} from './support.js';
 
 /**
  * Metric families as the OTel JS Prometheus exporter serializes them: the
@@ -91,12 +99,15 @@ describe('queue metrics', () => {
       },
     });
     await consumer.start();
-    await producer.send({ jobId: 'ok', petId: 'p' });
-    await producer.send({ jobId: 'fails', petId: 'p' });
+    await producer.send({ jobId: 'ok' });
+    await producer.send({ jobId: 'fails' });
     await waitFor(async () => (await redis.xlen(names.dlq)) === 1, { what: 'dead letter' });
 
     // Two blocked handlers hold both slots; three more wait undelivered.
-    await producer.sendBatch(Array.from({ length: 5 }, (_, i) => ({ jobId: `block-${i}`, petId: 'p' })));
+    await sendAll(
+      producer,
+      Array.from({ length: 5 }, (_, i) => ({ jobId: `block-${i}` })),
+    );
     await waitFor(() => started.filter((s) => s.startsWith('block')).length === 2, { what: '2 blocked' });
     const busy = await scrape();
     expect(busy.value('media_cluster_worker_inflight')).toBe(2);

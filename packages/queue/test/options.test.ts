@@ -1,5 +1,12 @@
 import { describe, expect, inject, it } from 'vitest';
-import { createConsumer, createProducer, isQueueError, QueueError, queueNames } from '../src/index.js';
+import {
+  createConsumer,
+  createProducer,
+  isQueueError,
+  type JobInput,
+  QueueError,
+  queueNames,
+} from '../src/index.js';
 import { closeClients, redisClient, testNames } from './support.js';
 
 const redisUrl = inject('redisUrl');
@@ -28,16 +35,18 @@ describe('options are checked once, at construction', () => {
         concurrency: 0,
         claimIdleMs: 1.5,
         backoff: { baseMs: 500, maxMs: 100 },
-        parentMode: 'sibling' as never,
-      });
+        // Removed in the domain-free queue: reported, not silently ignored.
+        parentMode: 'link',
+      } as never);
     } catch (e) {
       error = e;
     }
     expect(isQueueError(error, 'QUEUE_INVALID_OPTIONS')).toBe(true);
     const message = (error as QueueError).message;
-    for (const key of ['redis', 'handler', 'concurrency', 'claimIdleMs', 'backoff', 'parentMode']) {
+    for (const key of ['redis', 'handler', 'concurrency', 'claimIdleMs', 'backoff']) {
       expect(message).toContain(`${key}`);
     }
+    expect(message).toMatch(/Unrecognized key.*parentMode/);
   });
 
   it('createProducer rejects a bad maxLen', () => {
@@ -47,37 +56,56 @@ describe('options are checked once, at construction', () => {
 });
 
 describe('producer input', () => {
-  it('send() refuses jobs without usable ids or attempt, and nothing reaches the stream', async () => {
+  it('send() refuses jobs without a usable id, partition key, payload or attempt, and nothing reaches the stream', async () => {
     const redis = redisClient(redisUrl);
     const names = testNames();
     const producer = createProducer({ redis, names });
-    const bad = [
-      { jobId: '', petId: 'p' },
-      { jobId: 'j', petId: ' padded ' },
-      { jobId: 'j', petId: 'x'.repeat(257) },
-      { jobId: 'j', petId: 'p', attempt: 0 },
-      { jobId: 'j', petId: 'p', attempt: 1.5 },
-      { jobId: 42 as unknown as string, petId: 'p' },
+    const bad: [JobInput, RegExp][] = [
+      [{ jobId: '' }, /jobId: expected 1\.\.256 characters/],
+      [{ jobId: 'j', partitionKey: ' padded ' }, /partitionKey: expected/],
+      [{ jobId: 'j', partitionKey: 'x'.repeat(257) }, /partitionKey: expected/],
+      [{ jobId: 'j', payload: 'x'.repeat(65_537) }, /payload: expected at most 65536 bytes/],
+      [{ jobId: 'j', payload: '€'.repeat(21_846) }, /payload: expected at most 65536 bytes/],
+      [{ jobId: 'j', payload: { a: 1 } as unknown as string }, /payload: expected a string/],
+      [{ jobId: 'j', attempt: 0 }, /attempt: expected an integer >= 1/],
+      [{ jobId: 'j', attempt: 1.5 }, /attempt/],
+      [{ jobId: 42 as unknown as string }, /jobId/],
     ];
-    for (const job of bad) {
-      await expect(producer.send(job), JSON.stringify(job)).rejects.toMatchObject({
-        code: 'QUEUE_INVALID_JOB',
-      });
+    for (const [job, problem] of bad) {
+      const error = await producer.send(job).catch((e: unknown) => e);
+      expect(error, JSON.stringify(job).slice(0, 80)).toMatchObject({ code: 'QUEUE_INVALID_JOB' });
+      expect((error as Error).message).toMatch(problem);
     }
-    await expect(
-      producer.sendBatch([
-        { jobId: 'ok', petId: 'p' },
-        { jobId: '', petId: 'p' },
-      ]),
-    ).rejects.toMatchObject({
-      code: 'QUEUE_INVALID_JOB',
-    });
     expect(await redis.exists(names.stream)).toBe(0);
+    // The largest payload allowed is accepted.
+    await producer.send({ jobId: 'big', payload: 'x'.repeat(65_536) });
+    expect(await redis.xlen(names.stream)).toBe(1);
+    await redis.del(names.stream);
     await producer.close();
     await producer.close();
-    await expect(producer.send({ jobId: 'late', petId: 'p' })).rejects.toMatchObject({
+    await expect(producer.send({ jobId: 'late' })).rejects.toMatchObject({
       code: 'QUEUE_CLOSED',
     });
+    await closeClients();
+  });
+
+  it('close() called twice while sends are in flight: both callers wait for them, then later sends are refused', async () => {
+    const redis = redisClient(redisUrl);
+    const names = testNames();
+    const producer = createProducer({ redis, names });
+    const sent = Promise.all([producer.send({ jobId: 'a' }), producer.send({ jobId: 'b' })]);
+    const first = producer.close();
+    const second = producer.close();
+    expect(second).toBe(first);
+    let sendsSettled = false;
+    void sent.then(() => {
+      sendsSettled = true;
+    });
+    await Promise.all([first, second]);
+    expect(sendsSettled).toBe(true);
+    expect(await redis.xlen(names.stream)).toBe(2);
+    await expect(producer.send({ jobId: 'late' })).rejects.toMatchObject({ code: 'QUEUE_CLOSED' });
+    await redis.del(names.stream);
     await closeClients();
   });
 
@@ -86,7 +114,7 @@ describe('producer input', () => {
     const names = testNames();
     await redis.set(names.stream, 'not a stream');
     const producer = createProducer({ redis, names });
-    const error = await producer.send({ jobId: 'j', petId: 'p' }).catch((e: unknown) => e);
+    const error = await producer.send({ jobId: 'j' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'QUEUE_SEND_FAILED' });
     expect(String((error as QueueError).cause)).toContain('WRONGTYPE');
     await redis.del(names.stream);

@@ -10,6 +10,7 @@ import {
   pendingCount,
   readStream,
   redisClient,
+  sendAll,
   spansNamed,
   testNames,
 } from './support.js';
@@ -29,7 +30,46 @@ afterAll(async () => {
 });
 
 describe('producer -> consumer', () => {
-  it('delivers every job with its fields, acks it, and nests process spans under send spans', async () => {
+  it('a job without payload or partition key has neither field; an entry written before the queue was domain-free (pet_id) is read with pet_id as its partition key', async () => {
+    const redis = redisClient(redisUrl);
+    const names = testNames();
+    const producer = createProducer({ redis, names });
+    const seen: JobMessage[] = [];
+    const consumer = createConsumer({
+      redis,
+      names,
+      handler: async (job) => {
+        seen.push(job);
+      },
+    });
+    await producer.send({ jobId: 'bare' });
+    await redis.xadd(
+      names.stream,
+      '*',
+      'job_id',
+      'legacy',
+      'pet_id',
+      'rex',
+      'attempt',
+      '1',
+      'enqueued_at',
+      '1',
+    );
+    await consumer.start();
+    await waitFor(() => seen.length === 2, { what: '2 jobs handled' });
+    await consumer.close();
+    const [bare] = await readStream(redis, names.stream);
+    expect(Object.keys(bare?.fields ?? {})).toEqual(['job_id', 'attempt', 'enqueued_at', 'traceparent']);
+    expect(seen.find((j) => j.jobId === 'bare')).toMatchObject({
+      payload: undefined,
+      partitionKey: undefined,
+    });
+    expect(seen.find((j) => j.jobId === 'legacy')).toMatchObject({ partitionKey: 'rex', attempt: 1 });
+    expect(await pendingCount(redis, names)).toBe(0);
+    await deleteQueue(redis, names);
+  });
+
+  it('delivers every job with its payload and partition key, acks it, and nests process spans under send spans', async () => {
     const redis = redisClient(redisUrl);
     const names = testNames();
     const producer = createProducer({ redis, names });
@@ -50,20 +90,37 @@ describe('producer -> consumer', () => {
     await consumer.start();
     const ids: string[] = [];
     for (let i = 0; i < 10; i++)
-      ids.push(await producer.send({ jobId: `job-${i}`, petId: `pet-secret-${i}` }));
+      ids.push(
+        await producer.send({
+          jobId: `job-${i}`,
+          partitionKey: `pet-secret-${i}`,
+          payload: JSON.stringify({ note: `payload-secret-${i}` }),
+        }),
+      );
 
     await waitFor(() => seen.length === 10, { what: '10 jobs handled' });
     await waitFor(async () => (await pendingCount(redis, names)) === 0, { what: 'all acked' });
     expect(seen.map((j) => j.jobId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `job-${i}`).sort());
     const first = seen.find((j) => j.jobId === 'job-0');
-    expect(first).toMatchObject({ petId: 'pet-secret-0', attempt: 1, deliveryCount: 1, messageId: ids[0] });
+    expect(first).toMatchObject({
+      partitionKey: 'pet-secret-0',
+      payload: '{"note":"payload-secret-0"}',
+      attempt: 1,
+      deliveryCount: 1,
+      messageId: ids[0],
+    });
     expect(first?.enqueuedAt).toBeGreaterThan(Date.now() - 60_000);
 
-    // Stream fields are exactly the design's.
+    // Stream fields are exactly the README's.
     const [entry] = await readStream(redis, names.stream);
-    expect(Object.keys(entry?.fields ?? {}).sort()).toEqual(
-      ['attempt', 'enqueued_at', 'job_id', 'pet_id', 'traceparent'].sort(),
-    );
+    expect(Object.keys(entry?.fields ?? {})).toEqual([
+      'job_id',
+      'partition_key',
+      'payload',
+      'attempt',
+      'enqueued_at',
+      'traceparent',
+    ]);
 
     await consumer.close();
     const spans = tracing.exporter.getFinishedSpans();
@@ -103,33 +160,10 @@ describe('producer -> consumer', () => {
     expect(work).toHaveLength(10);
     const processIds = new Set(processes.map((p) => p.spanContext().spanId));
     for (const w of work) expect(processIds.has(w.parentSpanContext?.spanId ?? '')).toBe(true);
-    // No raw pet id anywhere in telemetry.
-    expect(JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]))).not.toContain('pet-secret');
-    await deleteQueue(redis, names);
-  });
-
-  it("parentMode 'link' starts a new trace per attempt, linked to the producer", async () => {
-    const redis = redisClient(redisUrl);
-    const names = testNames();
-    const producer = createProducer({ redis, names });
-    const done = deferred();
-    const consumer = createConsumer({
-      redis,
-      names,
-      parentMode: 'link',
-      handler: async () => done.resolve(),
-    });
-    await consumer.start();
-    await producer.send({ jobId: 'job-link', petId: 'p' });
-    await done.promise;
-    await consumer.close();
-    const spans = tracing.exporter.getFinishedSpans();
-    const [send] = spansNamed(spans, `send ${names.stream}`);
-    const [proc] = spansNamed(spans, `process ${names.stream}`);
-    expect(proc?.parentSpanContext).toBeUndefined();
-    expect(proc?.spanContext().traceId).not.toBe(send?.spanContext().traceId);
-    expect(proc?.links[0]?.context.spanId).toBe(send?.spanContext().spanId);
-    expect(proc?.links[0]?.context.traceId).toBe(send?.spanContext().traceId);
+    // Neither the partition key nor the payload reaches telemetry.
+    const telemetry = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]));
+    expect(telemetry).not.toContain('pet-secret');
+    expect(telemetry).not.toContain('payload-secret');
     await deleteQueue(redis, names);
   });
 
@@ -153,8 +187,8 @@ describe('producer -> consumer', () => {
     const inA = trace.setSpan(context.active(), requestA);
     const inB = trace.setSpan(context.active(), requestB);
     await Promise.all([
-      ...[0, 1, 2].map((i) => context.with(inA, () => producer.send({ jobId: `a-${i}`, petId: 'p' }))),
-      context.with(inB, () => producer.send({ jobId: 'b-0', petId: 'p' })),
+      ...[0, 1, 2].map((i) => context.with(inA, () => producer.send({ jobId: `a-${i}` }))),
+      context.with(inB, () => producer.send({ jobId: 'b-0' })),
     ]);
     requestA.end();
     requestB.end();
@@ -200,7 +234,10 @@ describe('producer -> consumer', () => {
         finished++;
       },
     });
-    await producer.sendBatch(Array.from({ length: 40 }, (_, i) => ({ jobId: `j${i}`, petId: 'p' })));
+    await sendAll(
+      producer,
+      Array.from({ length: 40 }, (_, i) => ({ jobId: `j${i}` })),
+    );
     await consumer.start();
     await waitFor(() => finished === 40, { what: '40 jobs', timeoutMs: 20_000 });
     await consumer.close();
@@ -224,7 +261,10 @@ describe('producer -> consumer', () => {
         await release.promise;
       },
     });
-    await producer.sendBatch(Array.from({ length: 5 }, (_, i) => ({ jobId: `j${i}`, petId: 'p' })));
+    await sendAll(
+      producer,
+      Array.from({ length: 5 }, (_, i) => ({ jobId: `j${i}` })),
+    );
     await consumer.start();
     await waitFor(() => started === 2, { what: '2 jobs started' });
     expect(consumer.inflight).toBe(2);

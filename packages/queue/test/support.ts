@@ -3,11 +3,16 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Redis } from 'ioredis';
-import { type QueueLogger, type QueueNames, queueNames } from '../src/index.js';
+import { type JobInput, type Producer, type QueueLogger, type QueueNames, queueNames } from '../src/index.js';
 
 /** A fresh set of queue names (own stream, group, DLQ, delayed set) per test. */
 export function testNames(label = 'q'): QueueNames {
   return queueNames(uniqueName(label));
+}
+
+/** Sends every job in one turn (one pipeline); resolves with the entry ids in order. */
+export function sendAll(producer: Producer, jobs: readonly JobInput[]): Promise<string[]> {
+  return Promise.all(jobs.map((job) => producer.send(job)));
 }
 
 /** Clients opened through here are closed by closeClients() (afterEach/afterAll). */

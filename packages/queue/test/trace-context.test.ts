@@ -53,7 +53,7 @@ afterAll(async () => {
 
 /** Adds an entry with these propagation fields, waits for its process span at the receiver. */
 async function processEntry(jobId: string, propagationFields: Record<string, string>): Promise<ReceivedSpan> {
-  const fields = ['job_id', jobId, 'pet_id', 'p', 'attempt', '1', 'enqueued_at', String(Date.now())];
+  const fields = ['job_id', jobId, 'attempt', '1', 'enqueued_at', String(Date.now())];
   for (const [k, v] of Object.entries(propagationFields)) fields.push(k, v);
   await redis.xadd(names.stream, '*', ...fields);
   const [span] = await receiver.waitForSpans({
@@ -145,7 +145,7 @@ describe('trace context carried in the stream entry', () => {
     await redis.xadd(
       names.stream,
       '*',
-      ...['job_id', 'unsampled', 'pet_id', 'p', 'attempt', '1', 'enqueued_at', String(Date.now())],
+      ...['job_id', 'unsampled', 'attempt', '1', 'enqueued_at', String(Date.now())],
       ...['traceparent', `00-${TRACE_ID}-${SPAN_ID}-00`],
     );
     await processEntry('marker-after-unsampled', {});
@@ -164,7 +164,9 @@ describe('trace context carried in the stream entry', () => {
       traceState: callerState,
       isRemote: true,
     });
-    await context.with(caller, () => producer.send({ jobId: 'produced', petId: 'pet-hidden' }));
+    await context.with(caller, () =>
+      producer.send({ jobId: 'produced', partitionKey: 'pet-hidden', payload: '{"petId":"pet-hidden"}' }),
+    );
     const [send] = await receiver.waitForSpans({ name: `send ${names.stream}`, traceId: TRACE_ID });
     const [proc] = await receiver.waitForSpans({
       name: `process ${names.stream}`,

@@ -8,7 +8,7 @@ import {
   recordWebhookOutcome,
   saveJobResult,
 } from '@media-cluster/db';
-import type { JobMessage } from '@media-cluster/queue';
+import { isRetryable, type JobMessage } from '@media-cluster/queue';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { WorkerError } from './errors.js';
@@ -48,13 +48,12 @@ export function createJobHandler(deps: ProcessJobDeps) {
     try {
       await runStages(job, logger, timings, started);
     } catch (error) {
-      const { code, retryable } = error as Partial<WorkerError>;
       logger.warn(
         {
           event: 'job_failed',
           err: error,
-          code,
-          retryable: retryable ?? true,
+          code: error instanceof WorkerError ? error.code : undefined,
+          retryable: isRetryable(error),
           ...timings,
           total_ms: ms(started),
         },
@@ -74,7 +73,9 @@ export function createJobHandler(deps: ProcessJobDeps) {
 
     const existing = await getJob(db, job.jobId);
     if (!existing)
-      throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} is not in the database`, { retryable: false });
+      throw new WorkerError('WORKER_JOB_NOT_FOUND', `job ${job.jobId} is not in the database`, {
+        retryable: false,
+      });
     if (existing.status === 'succeeded') {
       // Redelivered after the result committed but before the ack: the result is
       // not redone, but a webhook no run settled (the worker died before or
@@ -88,7 +89,8 @@ export function createJobHandler(deps: ProcessJobDeps) {
       return;
     }
     const running = await markJobRunning(db, job.jobId, job.attempt);
-    if (!running) throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} vanished`, { retryable: false });
+    if (!running)
+      throw new WorkerError('WORKER_JOB_NOT_FOUND', `job ${job.jobId} vanished`, { retryable: false });
 
     let t = performance.now();
     const refs = await getPhotosForJob(db, job.jobId);
@@ -115,9 +117,13 @@ export function createJobHandler(deps: ProcessJobDeps) {
     metrics.photosProcessed.add(embedded.length);
     for (const f of [...missing, ...failed]) metrics.photosFailed.add(1, { reason: f.reason });
     if (embedded.length === 0) {
-      throw new WorkerError('NO_USABLE_PHOTOS', `none of the job's ${photoCount} photos could be read`, {
-        retryable: missing.length > 0, // a blob may still be arriving on a shared volume
-      });
+      throw new WorkerError(
+        'WORKER_NO_USABLE_PHOTOS',
+        `none of the job's ${photoCount} photos could be read`,
+        {
+          retryable: missing.length > 0, // a blob may still be arriving on a shared volume
+        },
+      );
     }
 
     t = performance.now();

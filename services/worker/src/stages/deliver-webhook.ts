@@ -33,7 +33,13 @@ export function isAllowedCallback(url: string, allowedHosts: readonly string[]):
 
 type Attempt =
   | { ok: true; status: number }
-  | { ok: false; reason: 'timeout' | 'http_status' | 'network'; detail: string };
+  | { ok: false; reason: 'timeout' | 'network'; detail: string }
+  | { ok: false; reason: 'http_status'; detail: string; status: number };
+
+/** A 4xx other than 408 (timeout) and 429 (rate limit) will not get better by retrying. */
+function isFinalStatus(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
 
 /**
  * One POST through node:http, so the http instrumentation makes the CLIENT
@@ -58,7 +64,7 @@ function postOnce(url: URL, payload: string, timeoutMs: number): Promise<Attempt
           resolve(
             status >= 200 && status < 300
               ? { ok: true, status }
-              : { ok: false, reason: 'http_status', detail: `HTTP ${status}` },
+              : { ok: false, reason: 'http_status', detail: `HTTP ${status}`, status },
           ),
         );
         res.on('error', (e) => resolve({ ok: false, reason: 'network', detail: e.message }));
@@ -89,8 +95,7 @@ export async function deliverWebhook(
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
     last = await postOnce(url, payload, options.timeoutMs);
     if (last.ok) return { delivered: true, attempts: attempt, status: last.status };
-    // 4xx other than 408/429 will not get better by retrying.
-    if (last.reason === 'http_status' && /HTTP 4(?!08|29)/.test(last.detail)) {
+    if (last.reason === 'http_status' && isFinalStatus(last.status)) {
       return { delivered: false, attempts: attempt, reason: last.reason, detail: last.detail };
     }
     if (attempt < options.maxAttempts)

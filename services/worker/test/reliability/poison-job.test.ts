@@ -64,7 +64,7 @@ describe('poison jobs', () => {
       '*',
       'job_id',
       vanished,
-      'pet_id',
+      'partition_key',
       'pet-gone',
       'attempt',
       '1',
@@ -97,18 +97,18 @@ describe('poison jobs', () => {
     expect(byJob.get(missing)).toMatchObject({
       reason: 'handler_failed',
       attempt: String(MAX_ATTEMPTS),
-      error_type: 'NO_USABLE_PHOTOS',
+      error_type: 'WORKER_NO_USABLE_PHOTOS',
       error: expect.stringMatching(/could be read/),
     });
     expect(byJob.get(corrupt)).toMatchObject({
       reason: 'not_retryable',
       attempt: '1',
-      error_type: 'NO_USABLE_PHOTOS',
+      error_type: 'WORKER_NO_USABLE_PHOTOS',
     });
     expect(byJob.get(vanished)).toMatchObject({
       reason: 'not_retryable',
       attempt: '1',
-      error_type: 'JOB_NOT_FOUND',
+      error_type: 'WORKER_JOB_NOT_FOUND',
     });
     const failures = stack.logs().filter((l) => l.event === 'job_failed');
     expect(failures.filter((l) => l.job_id === missing).map((l) => l.attempt)).toEqual([1, 2, 3]);
