@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
 import { reconnectDelayMs } from './backoff.js';
 import type { ConsumerState, StreamEntry } from './internal-types.js';
+import type { JobSlots } from './job-slots.js';
+import type { QueueShard } from './keys.js';
 import { FailureLog } from './logger.js';
 import {
   closeReader,
@@ -10,13 +11,15 @@ import {
   UNBLOCK_GRACE_MS,
   unblockReader,
 } from './reader-connection.js';
-import type { QueueLogger } from './types.js';
+import type { QueueLogger, RedisClient } from './types.js';
 
 type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
 
 export interface ConsumerReaderDeps {
-  readonly redis: Redis;
-  readonly stream: string;
+  readonly redis: RedisClient;
+  readonly shard: QueueShard;
+  /** How many shards the consumer reads (names its connection). */
+  readonly shards: number;
   readonly group: string;
   /** This consumer's name in the group. */
   readonly consumer: string;
@@ -24,31 +27,27 @@ export interface ConsumerReaderDeps {
   readonly batchSize: number;
   readonly logger: QueueLogger;
   readonly state: () => ConsumerState;
-  /** Free handler slots right now. */
-  readonly freeSlots: () => number;
-  /** Resolves once a slot may be free again. */
-  readonly waitForSlot: () => Promise<void>;
-  readonly dispatch: (id: string, fields: string[] | null, deliveryCount: number) => void;
+  readonly slots: Pick<JobSlots, 'reserveRead' | 'readDone' | 'waitForSlot' | 'deliver'>;
   /** Re-creates the group after NOGROUP (stream or group deleted at runtime). */
   readonly ensureGroup: () => Promise<void>;
 }
 
 /**
- * The blocking XREADGROUP loop of one stream, on a dedicated connection
- * (`redis.duplicate()`), reading only as many entries as there are free slots.
+ * The blocking XREADGROUP loop of one shard's stream, on a dedicated connection
+ * (`redis.duplicate()`), reading only as many entries as {@link JobSlots} allows.
  */
 export class ConsumerReader {
   private readonly d: ConsumerReaderDeps;
   private readonly connectionName: string;
   private readonly failures: FailureLog;
-  private reader: Redis | undefined;
+  private reader: RedisClient | undefined;
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
   constructor(deps: ConsumerReaderDeps) {
     this.d = deps;
-    this.connectionName = readerConnectionName(deps.consumer);
-    const fields = { stream: deps.stream, group: deps.group, consumer: deps.consumer };
+    this.connectionName = readerConnectionName(deps.consumer, deps.shard.index, deps.shards);
+    const fields = { stream: deps.shard.stream, group: deps.group, consumer: deps.consumer };
     this.failures = new FailureLog(deps.logger, 'XREADGROUP', fields);
   }
 
@@ -88,12 +87,13 @@ export class ConsumerReader {
     if (this.reader) await closeReader(this.reader);
   }
 
-  private async loop(reader: Redis): Promise<void> {
-    const { stream, group, consumer, batchSize, blockMs } = this.d;
+  private async loop(reader: RedisClient): Promise<void> {
+    const { group, consumer, batchSize, blockMs, slots } = this.d;
+    const { stream, index: shard } = this.d.shard;
     while (this.d.state() === 'running') {
-      const free = this.d.freeSlots();
-      if (free <= 0) {
-        await this.d.waitForSlot();
+      const count = slots.reserveRead(batchSize);
+      if (count === 0) {
+        await slots.waitForSlot();
         continue;
       }
       let reply: ReadReply;
@@ -103,7 +103,7 @@ export class ConsumerReader {
           group,
           consumer,
           'COUNT',
-          Math.min(free, batchSize),
+          count,
           'BLOCK',
           blockMs,
           'STREAMS',
@@ -111,6 +111,7 @@ export class ConsumerReader {
           '>',
         )) as ReadReply;
       } catch (error) {
+        slots.readDone(count, 0);
         if (this.d.state() !== 'running') break;
         const failures = this.failures.failed(error);
         if (error instanceof Error && error.message.startsWith('NOGROUP')) {
@@ -120,9 +121,10 @@ export class ConsumerReader {
         continue;
       }
       this.failures.succeeded();
-      // Dispatch even when closing: these entries are already in this consumer's pending list.
+      // Deliver even when closing: these entries are already in this consumer's pending list.
       const entries = reply?.[0]?.[1];
-      if (entries) for (const [id, fields] of entries) this.d.dispatch(id, fields, 1);
+      slots.readDone(count, entries?.length ?? 0);
+      if (entries) for (const [id, fields] of entries) slots.deliver({ shard, id, fields, deliveryCount: 1 });
     }
   }
 

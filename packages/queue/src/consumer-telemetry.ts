@@ -18,6 +18,7 @@ import {
   ATTR_JOB_ID,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
@@ -46,12 +47,15 @@ export class ConsumerTelemetry {
   private readonly tracer = trace.getTracer(SCOPE_NAME, VERSION);
   private readonly spanName: string;
   private readonly attributes: Attributes;
+  /** With one shard there is no partition to name: the spans look as before sharding. */
+  private readonly sharded: boolean;
 
   constructor(names: QueueNames) {
-    this.spanName = processSpanName(names.stream);
+    this.spanName = processSpanName(names.destination);
+    this.sharded = names.shards.length > 1;
     this.attributes = {
       [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_REDIS,
-      [ATTR_MESSAGING_DESTINATION_NAME]: names.stream,
+      [ATTR_MESSAGING_DESTINATION_NAME]: names.destination,
       [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_PROCESS,
       [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_PROCESS,
       [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: names.group,
@@ -65,12 +69,14 @@ export class ConsumerTelemetry {
   start(
     carrier: Readonly<Record<string, string>>,
     messageId: string,
+    shard: number,
     jobId: string,
     attempt: number,
     deliveryCount: number,
   ): ProcessSpan {
     const attributes = this.attributes;
     attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
+    if (this.sharded) attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(shard);
     attributes[ATTR_JOB_ID] = jobId;
     attributes[ATTR_ATTEMPT] = attempt;
     return this.startWith(carrier, attributes, deliveryCount);
@@ -80,10 +86,12 @@ export class ConsumerTelemetry {
   startMalformed(
     carrier: Readonly<Record<string, string>>,
     messageId: string,
+    shard: number,
     deliveryCount: number,
   ): ProcessSpan {
     const { [ATTR_JOB_ID]: _job, [ATTR_ATTEMPT]: _attempt, ...attributes } = this.attributes;
     attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
+    if (this.sharded) attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(shard);
     return this.startWith(carrier, attributes, deliveryCount);
   }
 

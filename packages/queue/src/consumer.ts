@@ -1,5 +1,4 @@
 import { context } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
 import { ConsumerFailures } from './consumer-failures.js';
 import { ConsumerMaintenance } from './consumer-maintenance.js';
@@ -8,9 +7,11 @@ import { ConsumerTelemetry } from './consumer-telemetry.js';
 import { QueueError } from './errors.js';
 import { ensureGroup, groupStats } from './group-stats.js';
 import { QUEUE_INTERNAL_CONTEXT } from './internal-context.js';
-import type { ConsumerState, InFlight } from './internal-types.js';
+import type { ConsumerState, Delivery, InFlight } from './internal-types.js';
 import { type JobEntry, parseEntry } from './job-entry.js';
 import { JobSlots } from './job-slots.js';
+import type { QueueShard } from './keys.js';
+import { warnAboutLegacyKeys } from './legacy-keys.js';
 import {
   type ConsumerMetrics,
   createConsumerMetrics,
@@ -19,29 +20,32 @@ import {
 } from './metrics.js';
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js';
 import { deleteConsumer1, runScript } from './scripts/index.js';
-import type { Consumer, ConsumerOptions, JobMessage, QueueStats } from './types.js';
+import type { Consumer, ConsumerOptions, JobMessage, QueueStats, RedisClient } from './types.js';
 
 /**
- * Reads jobs from the stream with a consumer group and runs the handler on
- * each, at most `concurrency` at a time. See {@link ConsumerOptions}.
+ * Reads jobs from every shard's stream with a consumer group and runs the
+ * handler on each, at most `concurrency` at a time. See {@link ConsumerOptions}.
  */
 export function createConsumer(options: ConsumerOptions): Consumer {
   return new StreamConsumer(resolveConsumerOptions(options));
 }
 
 /**
- * Lifecycle and the hot path of one job. The blocking read loop lives in
- * {@link ConsumerReader}, failure paths in {@link ConsumerFailures}, background
- * loops (takeover, retry promotion, heartbeat) in {@link ConsumerMaintenance}.
+ * Lifecycle and the hot path of one job. The blocking read loops (one per
+ * shard) live in {@link ConsumerReader}, slot accounting in {@link JobSlots},
+ * failure paths in {@link ConsumerFailures}, background loops (takeover, retry
+ * promotion, heartbeat) in {@link ConsumerMaintenance}.
  */
 class StreamConsumer implements Consumer {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly names: ResolvedConsumerOptions['names'];
   private readonly name: string;
   private readonly telemetry: ConsumerTelemetry;
   private readonly metrics: ConsumerMetrics;
-  private readonly acks: AckBatcher;
-  private readonly reader: ConsumerReader;
+  /** Per shard. */
+  private readonly acks: AckBatcher[];
+  /** Per shard. */
+  private readonly readers: ConsumerReader[];
   private readonly failures: ConsumerFailures;
   private readonly maintenance: ConsumerMaintenance;
   private readonly slots: JobSlots;
@@ -56,39 +60,38 @@ class StreamConsumer implements Consumer {
     this.redis = redis;
     this.names = names;
     this.name = consumer;
-    this.groupKey = `${names.stream}\u0000${names.group}`;
-    this.slots = new JobSlots(o.concurrency);
+    this.groupKey = `${names.destination}\u0000${names.group}`;
+    this.slots = new JobSlots(o.concurrency, names.shards.length, (delivery) => this.dispatch(delivery));
     this.telemetry = new ConsumerTelemetry(names);
     this.metrics = createConsumerMetrics();
-    this.acks = new AckBatcher(redis, names.stream, names.group, logger);
     const state = () => this.state;
-    const dispatch = (id: string, fields: string[] | null, deliveryCount: number) =>
-      this.dispatch(id, fields, deliveryCount);
-    this.reader = new ConsumerReader({
-      redis,
-      stream: names.stream,
-      group: names.group,
-      consumer,
-      blockMs: o.blockMs,
-      batchSize: o.batchSize,
-      logger,
-      state,
-      freeSlots: () => this.slots.free(),
-      waitForSlot: () => this.slots.waitForSlot(),
-      dispatch,
-      ensureGroup: () => ensureGroup(redis, names.stream, names.group),
-    });
+    this.acks = names.shards.map((shard) => new AckBatcher(redis, shard.stream, names.group, logger));
+    this.readers = names.shards.map(
+      (shard) =>
+        new ConsumerReader({
+          redis,
+          shard,
+          shards: names.shards.length,
+          group: names.group,
+          consumer,
+          blockMs: o.blockMs,
+          batchSize: o.batchSize,
+          logger,
+          state,
+          slots: this.slots,
+          ensureGroup: () => ensureGroup(redis, shard.stream, names.group),
+        }),
+    );
     this.maintenance = new ConsumerMaintenance({
       redis,
       names,
       consumer,
       options: o,
       logger,
-      jobs: this.slots.jobs,
+      slots: this.slots,
       acks: this.acks,
       state,
-      dispatch,
-      onTrimmed: (id) => this.failures.trimmed(id),
+      onTrimmed: (shard, id) => this.failures.trimmed(shard, id),
     });
     this.failures = new ConsumerFailures({
       redis,
@@ -127,15 +130,22 @@ class StreamConsumer implements Consumer {
   }
 
   private async doStart(): Promise<void> {
-    await ensureGroup(this.redis, this.names.stream, this.names.group);
+    const { redis, names } = this;
+    await Promise.all(names.shards.map((shard) => ensureGroup(redis, shard.stream, names.group)));
+    await warnAboutLegacyKeys(redis, names, this.o.logger);
     if (this.state !== 'starting') return;
     this.state = 'running';
     this.unregisterGauges = registerGaugeSource(this);
-    this.reader.start();
+    for (const reader of this.readers) reader.start();
     this.maintenance.start();
-    const { stream, group } = this.names;
     this.o.logger.info(
-      { stream, group, consumer: this.name, concurrency: this.o.concurrency },
+      {
+        queue: names.destination,
+        streams: names.shards.map((s) => s.stream),
+        group: names.group,
+        consumer: this.name,
+        concurrency: this.o.concurrency,
+      },
       'queue consumer started',
     );
   }
@@ -156,12 +166,9 @@ class StreamConsumer implements Consumer {
         ['finish background work', () => this.maintenance.settle()],
         ['finish in-flight jobs', () => this.slots.drain()],
         ['stop the heartbeat', async () => this.maintenance.stopHeartbeat()],
-        ['acknowledge finished jobs', () => this.acks.drain()],
-        [
-          'leave the consumer group',
-          () => runScript(this.redis, deleteConsumer1, [this.names.stream], [this.names.group, this.name]),
-        ],
-        ['close the reader connection', () => this.reader.close()],
+        ['acknowledge finished jobs', () => Promise.all(this.acks.map((acks) => acks.drain()))],
+        ['leave the consumer group', () => this.leaveGroup()],
+        ['close the reader connections', () => Promise.all(this.readers.map((reader) => reader.close()))],
       ];
       for (const [what, step] of steps) {
         try {
@@ -176,39 +183,49 @@ class StreamConsumer implements Consumer {
     this.state = 'closed';
   }
 
-  private stopReading(): Promise<void> {
+  private async stopReading(): Promise<void> {
     this.maintenance.stopClaimAndPromote();
-    this.slots.wakeReader();
-    return this.reader.stop();
+    this.slots.wakeReaders();
+    await Promise.all(this.readers.map((reader) => reader.stop()));
+  }
+
+  private leaveGroup(): Promise<unknown> {
+    const { redis, names, name } = this;
+    return Promise.all(
+      names.shards.map((shard) => runScript(redis, deleteConsumer1, [shard.stream], [names.group, name])),
+    );
   }
 
   stats(): Promise<QueueStats> {
-    return groupStats(this.redis, this.names.stream, this.names.group);
+    return groupStats(this.redis, this.names);
   }
 
   /** Releases the slot once `work` (a failure path) is done. */
   private settleAfter(inFlight: InFlight, work: Promise<void>): void {
     work.then(
-      () => this.slots.release(inFlight.id),
+      () => this.slots.release(inFlight.key),
       (error: unknown) => {
         // Only a bug gets here; the entry stays pending and is redelivered.
         this.o.logger.error(
           { err: error, entry_id: inFlight.id, consumer: this.name },
           'queue consumer: unexpected error',
         );
-        this.slots.release(inFlight.id);
+        this.slots.release(inFlight.key);
       },
     );
   }
 
   // ------------------------------------------------------------- one job
 
-  private dispatch(id: string, fields: string[] | null, deliveryCount: number): void {
-    const inFlight = this.slots.add(id);
+  private dispatch({ shard, id, fields, deliveryCount }: Delivery): void {
+    const inFlight = this.slots.add(shard, id);
     this.metrics.consumed.add(1);
     const parsed = parseEntry(fields);
     if (parsed.ok) this.process(inFlight, parsed.entry, deliveryCount);
-    else this.settleAfter(inFlight, this.failures.malformed(id, parsed, deliveryCount));
+    else {
+      const keys = this.names.shards[shard] as QueueShard;
+      this.settleAfter(inFlight, this.failures.malformed(keys, id, parsed, deliveryCount));
+    }
   }
 
   /**
@@ -225,11 +242,13 @@ class StreamConsumer implements Consumer {
       attempt,
       enqueuedAt: entry.enqueuedAt,
       messageId: inFlight.id,
+      shard: inFlight.shard,
       deliveryCount,
     };
     const { span, ctx } = this.telemetry.start(
       entry.carrier,
       inFlight.id,
+      inFlight.shard,
       entry.jobId,
       attempt,
       deliveryCount,
@@ -263,9 +282,9 @@ class StreamConsumer implements Consumer {
         this.metrics.processingDuration.record((performance.now() - started) / 1000, STATUS_SUCCEEDED);
         this.metrics.jobs.add(1, STATUS_SUCCEEDED);
         span.end();
-        this.acks.add(inFlight.id);
+        (this.acks[inFlight.shard] as AckBatcher).add(inFlight.id);
       } finally {
-        this.slots.release(inFlight.id);
+        this.slots.release(inFlight.key);
       }
     }, onError);
   }

@@ -15,11 +15,17 @@ export const DEFAULTS = Object.freeze({
   backoff: Object.freeze({ baseMs: 1_000, maxMs: 60_000 }), // 1 s doubling to 60 s
   blockMs: 2_000, // 2 s XREADGROUP BLOCK (close() unblocks it at once)
   batchSize: 100, // entries per XREADGROUP / XAUTOCLAIM
+  replicas: 0, // replicas that must have an entry before send() resolves (WAIT); 0: no WAIT
+  replicaTimeoutMs: 1_000, // 1 s bound of that WAIT
 });
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
-const producerSchema = z.strictObject({ maxLen: int(1, 1e9).default(DEFAULTS.maxLen) });
+const producerSchema = z.strictObject({
+  maxLen: int(1, 1e9).default(DEFAULTS.maxLen),
+  replicas: int(0, 100).default(DEFAULTS.replicas),
+  replicaTimeoutMs: int(1, 60_000).default(DEFAULTS.replicaTimeoutMs),
+});
 
 const consumerSchema = z.strictObject({
   consumer: z.string().min(1).max(200).regex(/^\S+$/, 'expected no spaces').optional(),
@@ -50,11 +56,21 @@ function checkRedis(redis: unknown, issues: string[]): void {
   }
 }
 
+const isName = (value: unknown) => typeof value === 'string' && value.length > 0;
+
 function checkNames(names: QueueNames | undefined, issues: string[]): QueueNames {
   if (names === undefined) return queueNames();
-  for (const key of ['stream', 'group', 'dlq', 'delayed'] as const) {
-    if (typeof names[key] !== 'string' || names[key].length === 0)
-      issues.push(`names.${key}: expected a name`);
+  for (const key of ['prefix', 'destination', 'group'] as const) {
+    if (!isName(names?.[key])) issues.push(`names.${key}: expected a name (build names with queueNames())`);
+  }
+  if (!Array.isArray(names?.shards) || names.shards.length === 0) {
+    issues.push('names.shards: expected at least one shard (build names with queueNames())');
+  } else {
+    names.shards.forEach((shard, i) => {
+      for (const key of ['stream', 'dlq', 'delayed'] as const) {
+        if (!isName(shard?.[key])) issues.push(`names.shards[${i}].${key}: expected a key name`);
+      }
+    });
   }
   return names;
 }
@@ -63,7 +79,8 @@ export function resolveProducerOptions(options: ProducerOptions) {
   const issues: string[] = [];
   checkRedis(options?.redis, issues);
   const names = checkNames(options?.names, issues);
-  const parsed = producerSchema.safeParse({ maxLen: options?.maxLen });
+  const { redis: _redis, names: _names, ...rest } = options ?? ({} as ProducerOptions);
+  const parsed = producerSchema.safeParse(rest);
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) fail(issues);
   return { redis: options.redis, names, ...parsed.data };

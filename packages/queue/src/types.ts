@@ -1,5 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { QueueNames } from './keys.js';
+
+/** An ioredis client: one node (`Redis`) or Redis Cluster (`Cluster`). */
+export type RedisClient = Redis | Cluster;
 
 /** A job as the consumer hands it to the handler. */
 export interface JobMessage {
@@ -15,8 +18,10 @@ export interface JobMessage {
   readonly attempt: number;
   /** When the entry was (re-)added to the stream, epoch ms. */
   readonly enqueuedAt: number;
-  /** Redis stream entry id. */
+  /** Redis stream entry id (unique within its shard). */
   readonly messageId: string;
+  /** Index of the shard (stream) the entry came from; 0 with one shard. */
+  readonly shard: number;
   /** How many times Redis delivered this entry (XPENDING delivery count). */
   readonly deliveryCount: number;
 }
@@ -45,12 +50,21 @@ export interface QueueLogger {
 }
 
 export interface ProducerOptions {
-  /** ioredis client; the producer never closes it. */
-  redis: Redis;
+  /** ioredis client (`Redis` or `Cluster`); the producer never closes it. */
+  redis: RedisClient;
   /** @defaultValue `queueNames()` */
   names?: QueueNames;
-  /** Approximate stream length cap (`XADD MAXLEN ~`). @defaultValue 100_000 entries */
+  /** Approximate stream length cap (`XADD MAXLEN ~`), per shard. @defaultValue 100_000 entries */
   maxLen?: number;
+  /**
+   * A send resolves only once this many replicas of its shard's master have the
+   * entry (`WAIT` after the XADDs of one turn); fewer within `replicaTimeoutMs`
+   * rejects it with `QUEUE_SEND_FAILED`. 0: no WAIT (a failover can lose entries
+   * acknowledged by the old master but not yet replicated). @defaultValue 0
+   */
+  replicas?: number;
+  /** Bound of that WAIT. @defaultValue 1_000 ms */
+  replicaTimeoutMs?: number;
 }
 
 export interface Producer {
@@ -72,8 +86,11 @@ export interface ConsumerHooks {
 }
 
 export interface ConsumerOptions {
-  /** ioredis client for acks and scripts; the consumer duplicates it for its blocking reads and never closes it. */
-  redis: Redis;
+  /**
+   * ioredis client (`Redis` or `Cluster`) for acks and scripts; the consumer duplicates
+   * it for its blocking reads (one per shard) and never closes it.
+   */
+  redis: RedisClient;
   /** @defaultValue `queueNames()` */
   names?: QueueNames;
   /** Consumer name in the group, unique per process. @defaultValue `<host>-<pid>-<random>` */
@@ -87,7 +104,7 @@ export interface ConsumerOptions {
    * `claimIdleMs`), the outcome is logged and left to the new owner.
    */
   handler: (job: JobMessage) => Promise<void>;
-  /** Jobs handled at once by this consumer. @defaultValue 4 */
+  /** Jobs handled at once by this consumer, over all shards. @defaultValue 4 */
   concurrency?: number;
   /** Entries idle this long in another consumer's pending list are taken over. @defaultValue 30_000 ms */
   claimIdleMs?: number;
@@ -108,9 +125,9 @@ export interface ConsumerOptions {
 }
 
 export interface QueueStats {
-  /** Entries delivered to the group and not acknowledged yet (XINFO GROUPS `pending`). */
+  /** Entries delivered to the group and not acknowledged yet (XINFO GROUPS `pending`), summed over the shards. */
   pending: number;
-  /** Entries not delivered to the group yet (XINFO GROUPS `lag`); NaN when Redis cannot tell. */
+  /** Entries not delivered to the group yet (XINFO GROUPS `lag`), summed over the shards; NaN when Redis cannot tell. */
   lag: number;
 }
 

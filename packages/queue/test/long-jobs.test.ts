@@ -1,22 +1,22 @@
 import { waitFor } from '@media-cluster/testkit';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer, type JobMessage } from '../src/index.js';
 import {
+  BACKENDS,
   closeClients,
   deferred,
   deleteQueue,
+  keysOf,
   pendingCount,
   recordingLogger,
-  redisClient,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 afterAll(closeClients);
 
-describe('a job that runs longer than claimIdleMs', () => {
+describe.each(BACKENDS)('a job that runs longer than claimIdleMs (on $name)', (backend) => {
   it('is kept alive by the heartbeat: another consumer does not take it over, it runs once', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const runs: JobMessage[] = [];
@@ -44,7 +44,7 @@ describe('a job that runs longer than claimIdleMs', () => {
   });
 
   it('close() keeps the heartbeat going while it drains a long job: no other consumer takes it over', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const runs: string[] = [];
@@ -78,7 +78,7 @@ describe('a job that runs longer than claimIdleMs', () => {
   });
 
   it('when another consumer takes its entry over, the heartbeat notices and the failure is left to the new owner', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const started = deferred();
@@ -100,7 +100,7 @@ describe('a job that runs longer than claimIdleMs', () => {
     const id = await producer.send({ jobId: 'contested' });
     await started.promise;
     // What a consumer that saw this one as dead would do.
-    await redis.xclaim(names.stream, names.group, 'thief', 0, id, 'JUSTID');
+    await redis.xclaim(keysOf(names).stream, names.group, 'thief', 0, id, 'JUSTID');
     await waitFor(() => logger.lines.some((l) => l.msg.startsWith('another consumer took this entry over')), {
       what: 'the heartbeat to notice',
     });
@@ -110,9 +110,12 @@ describe('a job that runs longer than claimIdleMs', () => {
       true,
     );
     // Not a failed attempt: no retry, no DLQ; the entry is the thief's now.
-    expect(await redis.zcard(names.delayed)).toBe(0);
-    expect(await redis.xlen(names.dlq)).toBe(0);
-    const pending = (await redis.xpending(names.stream, names.group, '-', '+', 10)) as [string, string][];
+    expect(await redis.zcard(keysOf(names).delayed)).toBe(0);
+    expect(await redis.xlen(keysOf(names).dlq)).toBe(0);
+    const pending = (await redis.xpending(keysOf(names).stream, names.group, '-', '+', 10)) as [
+      string,
+      string,
+    ][];
     expect(pending.map(([entry, owner]) => [entry, owner])).toEqual([[id, 'thief']]);
     await deleteQueue(redis, names);
   });

@@ -1,22 +1,22 @@
 import { waitFor } from '@media-cluster/testkit';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer, JobError, type JobMessage } from '../src/index.js';
 import {
+  BACKENDS,
   closeClients,
   deleteQueue,
+  keysOf,
   pendingCount,
   readStream,
   recordingLogger,
-  redisClient,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 afterAll(() => closeClients());
 
-describe('a JobError with retryable: false', () => {
+describe.each(BACKENDS)('a JobError with retryable: false (on $name)', (backend) => {
   it('goes to the DLQ on its first attempt (reason not_retryable); other failures still retry', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames('nonretry');
     const producer = createProducer({ redis, names });
     const attempts: Record<string, number[]> = {};
@@ -65,7 +65,7 @@ describe('a JobError with retryable: false', () => {
     expect(attempts).toEqual({ 'job-never': [1], 'job-flaky': [1, 2], 'job-lookalike': [1, 2] });
     expect(retried.sort()).toEqual(['job-flaky', 'job-lookalike']);
     expect(dead[0]?.[0]).toMatchObject({ jobId: 'job-never', attempt: 1 });
-    const dlq = await readStream(redis, names.dlq);
+    const dlq = await readStream(redis, keysOf(names).dlq);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]?.fields).toMatchObject({
       job_id: 'job-never',
@@ -74,7 +74,7 @@ describe('a JobError with retryable: false', () => {
       error: 'job is not in the database',
       error_type: 'WORKER_JOB_NOT_FOUND',
     });
-    expect(await redis.zcard(names.delayed)).toBe(0);
+    expect(await redis.zcard(keysOf(names).delayed)).toBe(0);
     await deleteQueue(redis, names);
   });
 });

@@ -1,21 +1,21 @@
 import { waitFor } from '@media-cluster/testkit';
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer, type JobMessage } from '../src/index.js';
 import {
+  BACKENDS,
   closeClients,
   deferred,
   deleteQueue,
   inMemoryTracing,
+  keysOf,
   pendingCount,
   readStream,
-  redisClient,
   sendAll,
   spansNamed,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 let tracing: ReturnType<typeof inMemoryTracing>;
 
 beforeAll(() => {
@@ -29,9 +29,9 @@ afterAll(async () => {
   await tracing.shutdown();
 });
 
-describe('producer -> consumer', () => {
+describe.each(BACKENDS)('producer -> consumer (on $name)', (backend) => {
   it('a job without payload or partition key has neither field; an entry written before the queue was domain-free (pet_id) is read with pet_id as its partition key', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const seen: JobMessage[] = [];
@@ -44,7 +44,7 @@ describe('producer -> consumer', () => {
     });
     await producer.send({ jobId: 'bare' });
     await redis.xadd(
-      names.stream,
+      keysOf(names).stream,
       '*',
       'job_id',
       'legacy',
@@ -58,7 +58,7 @@ describe('producer -> consumer', () => {
     await consumer.start();
     await waitFor(() => seen.length === 2, { what: '2 jobs handled' });
     await consumer.close();
-    const [bare] = await readStream(redis, names.stream);
+    const [bare] = await readStream(redis, keysOf(names).stream);
     expect(Object.keys(bare?.fields ?? {})).toEqual(['job_id', 'attempt', 'enqueued_at', 'traceparent']);
     expect(seen.find((j) => j.jobId === 'bare')).toMatchObject({
       payload: undefined,
@@ -70,7 +70,7 @@ describe('producer -> consumer', () => {
   });
 
   it('delivers every job with its payload and partition key, acks it, and nests process spans under send spans', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const seen: JobMessage[] = [];
@@ -112,7 +112,7 @@ describe('producer -> consumer', () => {
     expect(first?.enqueuedAt).toBeGreaterThan(Date.now() - 60_000);
 
     // Stream fields are exactly the README's.
-    const [entry] = await readStream(redis, names.stream);
+    const [entry] = await readStream(redis, keysOf(names).stream);
     expect(Object.keys(entry?.fields ?? {})).toEqual([
       'job_id',
       'partition_key',
@@ -124,8 +124,8 @@ describe('producer -> consumer', () => {
 
     await consumer.close();
     const spans = tracing.exporter.getFinishedSpans();
-    const sends = spansNamed(spans, `send ${names.stream}`);
-    const processes = spansNamed(spans, `process ${names.stream}`);
+    const sends = spansNamed(spans, `send ${names.destination}`);
+    const processes = spansNamed(spans, `process ${names.destination}`);
     expect(sends).toHaveLength(10);
     expect(processes).toHaveLength(10);
     for (const p of processes) {
@@ -140,7 +140,7 @@ describe('producer -> consumer', () => {
       expect(p.links.map((l) => l.context.spanId)).toEqual([send?.spanContext().spanId]);
       expect(p.attributes).toMatchObject({
         'messaging.system': 'redis',
-        'messaging.destination.name': names.stream,
+        'messaging.destination.name': names.destination,
         'messaging.operation.name': 'process',
         'messaging.operation.type': 'process',
         'messaging.consumer.group.name': names.group,
@@ -150,7 +150,7 @@ describe('producer -> consumer', () => {
     }
     expect(sends[0]?.attributes).toMatchObject({
       'messaging.system': 'redis',
-      'messaging.destination.name': names.stream,
+      'messaging.destination.name': names.destination,
       'messaging.operation.name': 'send',
       'messaging.operation.type': 'send',
       'media_cluster.attempt': 1,
@@ -168,7 +168,7 @@ describe('producer -> consumer', () => {
   });
 
   it('sends of one turn under one parent share a send span (messaging.batch.message_count); other parents get their own', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     let handled = 0;
@@ -195,7 +195,7 @@ describe('producer -> consumer', () => {
     await waitFor(() => handled === 4, { what: '4 jobs' });
     await consumer.close();
     const spans = tracing.exporter.getFinishedSpans();
-    const sends = spansNamed(spans, `send ${names.stream}`);
+    const sends = spansNamed(spans, `send ${names.destination}`);
     expect(sends).toHaveLength(2);
     const sendA = sends.find((s) => s.parentSpanContext?.spanId === requestA.spanContext().spanId);
     const sendB = sends.find((s) => s.parentSpanContext?.spanId === requestB.spanContext().spanId);
@@ -205,7 +205,7 @@ describe('producer -> consumer', () => {
     expect(sendB?.attributes).toMatchObject({ 'media_cluster.job_id': 'b-0', 'media_cluster.attempt': 1 });
     expect(sendB?.attributes['messaging.batch.message_count']).toBeUndefined();
     // Every job still gets its own process span, under its own send span.
-    const processes = spansNamed(spans, `process ${names.stream}`);
+    const processes = spansNamed(spans, `process ${names.destination}`);
     expect(processes).toHaveLength(4);
     for (const p of processes) {
       const expected = String(p.attributes['media_cluster.job_id']).startsWith('a-') ? sendA : sendB;
@@ -216,7 +216,7 @@ describe('producer -> consumer', () => {
   });
 
   it('never runs more than `concurrency` handlers at once, and fills every slot', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     let running = 0;
@@ -247,7 +247,7 @@ describe('producer -> consumer', () => {
   });
 
   it('stats() reports pending and lag of the group', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const release = deferred();

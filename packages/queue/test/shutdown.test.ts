@@ -1,24 +1,25 @@
 import { startRedis, waitFor } from '@media-cluster/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer } from '../src/index.js';
 import {
+  BACKENDS,
+  clientList,
   closeClients,
   deferred,
   deleteQueue,
+  keysOf,
   pendingCount,
   recordingLogger,
-  redisClient,
   sendAll,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 afterAll(closeClients);
 
-describe('close()', () => {
+describe.each(BACKENDS)('close() (on $name)', (backend) => {
   it('during load: in-flight jobs finish and are acked, nothing is left pending, the rest waits for the next consumer', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const total = 300;
@@ -65,7 +66,7 @@ describe('close()', () => {
   });
 
   it('returns promptly from a blocking read and removes its consumer from the group', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const handled = deferred();
@@ -83,19 +84,20 @@ describe('close()', () => {
     await producer.send({ jobId: 'one' });
     await handled.promise;
     await waitFor(async () => (await pendingCount(redis, names)) === 0, { what: 'acked' });
-    expect(await redis.xinfo('CONSUMERS', names.stream, names.group)).toHaveLength(1);
+    expect(await redis.xinfo('CONSUMERS', keysOf(names).stream, names.group)).toHaveLength(1);
+    expect(await clientList(redis)).toContain('name=mcq-reader-short-lived ');
     await consumer.close();
     // CLIENT UNBLOCK ended the blocking read (no fallback to dropping the connection).
     expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
-    expect(await redis.xinfo('CONSUMERS', names.stream, names.group)).toEqual([]);
+    expect(await redis.xinfo('CONSUMERS', keysOf(names).stream, names.group)).toEqual([]);
     // The reader connection is gone.
-    const clients = String(await redis.call('CLIENT', 'LIST'));
+    const clients = await clientList(redis);
     expect(clients).not.toContain('name=mcq-reader-short-lived ');
     await deleteQueue(redis, names);
   });
 
   it('close() before start() resolves, and start() after close() is refused', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const consumer = createConsumer({ redis, names: testNames(), handler: async () => {} });
     await consumer.close();
     await expect(consumer.start()).rejects.toMatchObject({ code: 'QUEUE_CLOSED' });
