@@ -16,7 +16,7 @@ export const DEFAULTS = Object.freeze({
   blockMs: 2_000, // 2 s XREADGROUP BLOCK (close() unblocks it at once)
   batchSize: 100, // entries per XREADGROUP / XAUTOCLAIM
   replicas: 0, // replicas that must have an entry before send() resolves (WAIT); 0: no WAIT
-  replicaTimeoutMs: 1_000, // 1 s bound of that WAIT
+  replicaTimeoutMs: 100, // 100 ms bound of that WAIT (a healthy replica answers within a round trip)
 });
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -79,11 +79,11 @@ export function resolveProducerOptions(options: ProducerOptions) {
   const issues: string[] = [];
   checkRedis(options?.redis, issues);
   const names = checkNames(options?.names, issues);
-  const { redis: _redis, names: _names, ...rest } = options ?? ({} as ProducerOptions);
+  const { redis: _redis, names: _names, logger, ...rest } = options ?? ({} as ProducerOptions);
   const parsed = producerSchema.safeParse(rest);
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) fail(issues);
-  return { redis: options.redis, names, ...parsed.data };
+  return { redis: options.redis, names, logger: logger ?? diagLogger, ...parsed.data };
 }
 
 export function defaultConsumerName(): string {

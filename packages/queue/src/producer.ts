@@ -13,9 +13,10 @@ import { PROPAGATION_FIELDS } from './fields.js';
 import { QUEUE_INTERNAL_CONTEXT } from './internal-context.js';
 import { idProblem, newJobFields, payloadProblem } from './job-entry.js';
 import { type QueueShard, shardFor } from './keys.js';
-import { describeError } from './logger.js';
+import { describeError, FailureLog } from './logger.js';
 import { createProducerMetrics } from './metrics.js';
 import { resolveProducerOptions } from './options.js';
+import { connectionOf } from './reader-connection.js';
 import {
   ATTR_ATTEMPT,
   ATTR_ERROR_TYPE,
@@ -55,6 +56,9 @@ function validateJob(job: JobInput): number {
   if (problems.length > 0) throw new QueueError('QUEUE_INVALID_JOB', `Invalid job: ${problems.join('; ')}`);
   return attempt;
 }
+
+/** After a WAIT fell short, sends to that shard skip the WAIT this long: 5 s. */
+const WAIT_PAUSE_MS = 5_000;
 
 /** Most XADDs written in one pipeline; a bigger burst is split. */
 const MAX_PIPELINE = 1_000;
@@ -97,7 +101,13 @@ interface SendGroup {
  * (and `messaging.destination.partition.id` when there are several shards).
  */
 export function createProducer(options: ProducerOptions): Producer {
-  const { redis, names, maxLen, replicas, replicaTimeoutMs } = resolveProducerOptions(options);
+  const { redis, names, maxLen, replicas, replicaTimeoutMs, logger } = resolveProducerOptions(options);
+  const replication = new FailureLog(
+    logger,
+    `replication of sends (WAIT ${replicas})`,
+    { queue: names.destination },
+    'fell short; the jobs are queued but not yet on a replica',
+  );
   const tracer = trace.getTracer(SCOPE_NAME, VERSION);
   const metrics = createProducerMetrics();
   const spanName = sendSpanName(names.destination);
@@ -118,6 +128,7 @@ export function createProducer(options: ProducerOptions): Producer {
   let inFlight = 0;
   let idle: (() => void) | undefined;
   let roundRobin = 0;
+  const waitPausedUntil = new Map<QueueShard, number>();
 
   function groupFor(parent: Context): SendGroup {
     let group = groups.get(parent);
@@ -177,31 +188,46 @@ export function createProducer(options: ProducerOptions): Producer {
     if (published > 0) metrics.published.add(published);
   }
 
-  /** One pipeline of one shard's XADDs (and the WAIT); fills each send's result. */
+  /** One pipeline of one shard's XADDs (then the WAIT); fills each send's result. */
   async function execShard(shard: QueueShard, sends: QueuedSend[]): Promise<void> {
     const pipeline = redis.pipeline();
     for (const send of sends) pipeline.xadd(shard.stream, 'MAXLEN', '~', maxLenArg, '*', ...send.fields);
-    if (replicas > 0) pipeline.call('WAIT', replicas, replicaTimeoutMs);
     let results: [Error | null, unknown][];
     try {
       results = (await pipeline.exec()) ?? [];
     } catch (error) {
       results = sends.map(() => [error as Error, undefined]);
     }
-    const wait = results[sends.length];
-    const acked = replicas === 0 ? 0 : wait && !wait[0] ? Number(wait[1]) : -1;
-    const notReplicated =
-      acked < replicas
-        ? new Error(
-            acked < 0
-              ? `WAIT failed: ${describeError(wait?.[0]).message}`
-              : `not confirmed by ${replicas} replica(s) within ${replicaTimeoutMs} ms (${acked} did)`,
-          )
-        : null;
+    // After the pipeline, not in it: ioredis follows a Cluster's MOVED for a pipeline only
+    // when every command in it was redirected, and a keyless WAIT never is.
+    if (replicas > 0 && results.some((r) => !r[0]) && Date.now() >= (waitPausedUntil.get(shard) ?? 0))
+      await waitForReplicas(shard);
     sends.forEach((send, i) => {
-      const result = results[i] ?? [new Error('pipeline returned no reply'), undefined];
-      send.result = result[0] ? result : notReplicated ? [notReplicated, undefined] : result;
+      send.result = results[i] ?? [new Error('pipeline returned no reply'), undefined];
     });
+  }
+
+  /** WAIT on the connection that wrote the entries; logs (rate-limited) when replicas fell short. */
+  async function waitForReplicas(shard: QueueShard): Promise<void> {
+    let problem: string | undefined;
+    try {
+      const node = connectionOf(redis, shard.tag);
+      if (!node) problem = `no connection to the master of ${shard.stream}`;
+      else {
+        const acked = Number(await node.call('WAIT', replicas, replicaTimeoutMs));
+        if (acked < replicas)
+          problem = `${acked} of ${replicas} replica(s) of ${shard.stream} confirmed within ${replicaTimeoutMs} ms; a failover now could lose these entries`;
+      }
+    } catch (error) {
+      problem = `WAIT on ${shard.stream} failed: ${describeError(error).message}`;
+    }
+    if (problem === undefined) replication.succeeded();
+    else {
+      replication.failed(new Error(problem));
+      // Typically a master without replica after a failover: no send should pay the
+      // timeout for a replica that is not there; look again in a while.
+      waitPausedUntil.set(shard, Date.now() + WAIT_PAUSE_MS);
+    }
   }
 
   function flush(): void {

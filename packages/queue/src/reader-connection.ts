@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { slotOf } from './keys.js';
 import { FailureLog } from './logger.js';
 import type { QueueLogger, RedisClient } from './types.js';
 
@@ -7,6 +8,17 @@ export const UNBLOCK_GRACE_MS = 1_000;
 
 export function isCluster(redis: RedisClient): redis is Cluster {
   return (redis as { isCluster?: boolean }).isCluster === true;
+}
+
+/**
+ * The connection commands on `tag`'s keys use: the client itself, or on a Cluster
+ * the connection to the master of the tag's slot (undefined while the slot map
+ * has no master for it).
+ */
+export function connectionOf(redis: RedisClient, tag: string): Redis | undefined {
+  if (!isCluster(redis)) return redis;
+  const key = redis.slots[slotOf(tag)]?.[0];
+  return redis.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === key);
 }
 
 /** CLIENT SETNAME of a consumer's reader: printable, no spaces, so CLIENT LIST can find it. */

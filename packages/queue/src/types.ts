@@ -57,14 +57,20 @@ export interface ProducerOptions {
   /** Approximate stream length cap (`XADD MAXLEN ~`), per shard. @defaultValue 100_000 entries */
   maxLen?: number;
   /**
-   * A send resolves only once this many replicas of its shard's master have the
-   * entry (`WAIT` after the XADDs of one turn); fewer within `replicaTimeoutMs`
-   * rejects it with `QUEUE_SEND_FAILED`. 0: no WAIT (a failover can lose entries
-   * acknowledged by the old master but not yet replicated). @defaultValue 0
+   * Sends wait (`WAIT` after the XADDs of one turn, at most `replicaTimeoutMs`) until
+   * this many replicas of the shard's master have their entries, so a failover
+   * cannot lose a job the caller was told is queued. A send resolves even when
+   * fewer replicas answered in time: right after a failover the new master has no
+   * replica until the old one returns, and refusing jobs then would turn the
+   * failover into an outage. Such shortfalls are logged (warn, then once per 50),
+   * and that shard's sends skip the WAIT for 5 s before trying again, so they do
+   * not each pay the timeout while no replica is there. 0: no WAIT. @defaultValue 0
    */
   replicas?: number;
-  /** Bound of that WAIT. @defaultValue 1_000 ms */
+  /** Bound of that WAIT. @defaultValue 100 ms */
   replicaTimeoutMs?: number;
+  /** @defaultValue logs through `diag` */
+  logger?: QueueLogger;
 }
 
 export interface Producer {

@@ -37,7 +37,7 @@ async function poisonedPet(breakBlob: (path: string) => void) {
 }
 
 async function dlqEntries() {
-  const entries = (await stack.redis.xrange(stack.names.dlq, '-', '+')) as [string, string[]][];
+  const entries = (await stack.redis.xrange(stack.keys.dlq, '-', '+')) as [string, string[]][];
   return entries.map(([, flat]) =>
     Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]])),
   );
@@ -60,7 +60,7 @@ describe('poison jobs', () => {
     corrupt = (await stack.createJob(corruptPet.petId)).jobId;
     // A stream entry whose job row does not exist (e.g. deleted after the enqueue).
     await stack.redis.xadd(
-      stack.names.stream,
+      stack.keys.stream,
       '*',
       'job_id',
       vanished,
