@@ -78,9 +78,10 @@ async function assertNothingLeft(id: string) {
 
 /**
  * vitest global setup: one Redis and one PostgreSQL for the whole run, handed
- * to tests with `inject('redisUrl')` / `inject('databaseUrl')`. Tests isolate
- * themselves with unique stream names and schemas. Teardown fails the run if
- * any process or temp dir of this run is left behind.
+ * to tests with `inject('redisUrl')` / `inject('databaseUrl')`, and for the
+ * projects in CLUSTER_PROJECTS one Redis Cluster (`inject('redisClusterNodes')`).
+ * Tests isolate themselves with unique stream names and schemas. Teardown fails
+ * the run if any process or temp dir of this run is left behind.
  */
 export default async function setup(project: TestProject) {
   if (!process.env[RUN_ID_ENV]) process.env[RUN_ID_ENV] = randomUUID().slice(0, 8);
