@@ -11,6 +11,7 @@ import {
   keysOf,
   pendingCount,
   readStream,
+  recordingLogger,
   sendAll,
   spansNamed,
   testNames,
@@ -30,18 +31,23 @@ afterAll(async () => {
 });
 
 describe.each(BACKENDS)('producer -> consumer (on $name)', (backend) => {
-  it('a job without payload or partition key has neither field; an entry written before the queue was domain-free (pet_id) is read with pet_id as its partition key', async () => {
+  it('a job without payload or partition key has neither field; an entry written before the queue was domain-free (pet_id) is read with pet_id as its partition key; keys from before hash tags are reported', async () => {
     const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const seen: JobMessage[] = [];
+    const logger = recordingLogger();
     const consumer = createConsumer({
       redis,
       names,
+      logger,
       handler: async (job) => {
         seen.push(job);
       },
     });
+    // A stream left at the key name from before hash tags: reported at start-up.
+    const legacyStream = `${names.prefix}:jobs`;
+    await redis.xadd(legacyStream, '*', 'job_id', 'stranded', 'attempt', '1', 'enqueued_at', '1');
     await producer.send({ jobId: 'bare' });
     await redis.xadd(
       keysOf(names).stream,
@@ -65,6 +71,10 @@ describe.each(BACKENDS)('producer -> consumer (on $name)', (backend) => {
       partitionKey: undefined,
     });
     expect(seen.find((j) => j.jobId === 'legacy')).toMatchObject({ partitionKey: 'rex', attempt: 1 });
+    const warning = logger.lines.find((l) => l.msg.startsWith('queue keys from before hash tags'));
+    expect(warning?.obj.legacy_keys).toEqual([legacyStream]);
+    expect(seen.map((j) => j.jobId)).not.toContain('stranded');
+    await redis.del(legacyStream);
     expect(await pendingCount(redis, names)).toBe(0);
     await deleteQueue(redis, names);
   });
