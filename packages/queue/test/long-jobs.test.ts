@@ -100,7 +100,7 @@ describe.each(BACKENDS)('a job that runs longer than claimIdleMs (on $name)', (b
     const id = await producer.send({ jobId: 'contested' });
     await started.promise;
     // What a consumer that saw this one as dead would do.
-    await redis.xclaim(keysOf(names).stream, names.group, 'thief', 0, id, 'JUSTID');
+    await redis.call('XCLAIM', keysOf(names).stream, names.group, 'thief', '0', id, 'JUSTID');
     await waitFor(() => logger.lines.some((l) => l.msg.startsWith('another consumer took this entry over')), {
       what: 'the heartbeat to notice',
     });

@@ -287,13 +287,7 @@ describe.each(BACKENDS)('end to end on $name', (backend) => {
     it('worker logs job_completed with per-stage timings and the trace id', () => {
       const done = worker!.logs().find((l) => l.event === 'job_completed' && l.job_id === jobId);
       expect(done).toBeDefined();
-      for (const key of [
-        'embed_ms',
-        'cluster_ms',
-        'select_heroes_ms',
-        'postgres_write_ms',
-        'total_ms',
-      ]) {
+      for (const key of ['embed_ms', 'cluster_ms', 'select_heroes_ms', 'postgres_write_ms', 'total_ms']) {
         expect(typeof done![key]).toBe('number');
       }
       expect(done!.photo_count).toBe(manifest.files.length);
