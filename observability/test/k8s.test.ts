@@ -28,18 +28,10 @@ const containersOf = (d: Manifest): Container[] => d.spec.template.spec.containe
 const envOf = (c: Container, name: string) =>
   (c.env as { name: string; value?: string; valueFrom?: Container }[]).find((e) => e.name === name);
 
-/**
- * The stream(s) and group the queue builds from a prefix. Written for both shapes of
- * @media-cluster/queue: one stream (`stream`) or shards (`shards[].stream`).
- */
+/** The stream of every shard and the group the queue builds from a prefix. */
 function queueStreams(prefix: string, shards: number): { streams: string[]; group: string } {
-  const build = queueNames as unknown as (p: string, o?: { shards?: number }) => unknown;
-  const names = build(prefix, { shards }) as {
-    stream?: string;
-    group: string;
-    shards?: { stream: string }[];
-  };
-  return { streams: names.shards?.map((s) => s.stream) ?? [names.stream as string], group: names.group };
+  const names = queueNames(prefix, { shards });
+  return { streams: names.shards.map((s) => s.stream), group: names.group };
 }
 
 describe('deploy/k8s manifests as written', () => {
