@@ -12,9 +12,7 @@ export const RETRY_AFTER_MAX_S = 60;
 const DRAIN_WINDOW_MS = 15_000;
 /** A drain rate needs readings at least this far apart: 1 s. */
 const DRAIN_MIN_SPAN_MS = 1_000;
-/** A reading older than this is waited for (briefly) instead of used: 2 s. */
-const MAX_STALE_MS = 2_000;
-/** How long a request waits for that reading: 500 ms. */
+/** How long a request waits for a new reading before it goes on with the last one: 500 ms. */
 const READ_WAIT_MS = 500;
 /** A metric collection waits this long for a reading: 2 s. */
 const GAUGE_WAIT_MS = 2_000;
@@ -48,7 +46,10 @@ export interface Backpressure {
   readonly ceiling: number;
   /** Admits one job creation, or says why not. Call before anything is written. */
   admit(): Promise<AdmitResult>;
-  /** The backlog last read from Redis, read again when older than the cache interval (for the gauge). */
+  /**
+   * For the gauge: the last reading (taken again when older than the cache
+   * interval) plus the entries this replica wrote since.
+   */
   backlog(): Promise<number | undefined>;
 }
 
@@ -95,14 +96,14 @@ interface Reading {
 /**
  * Admission control on the job stream's backlog. A request is admitted while
  * `last reading + entries this replica wrote since it was sent + admissions
- * still in flight` is under the ceiling; the reading (XINFO GROUPS + ZCARD,
- * see readBacklog) is reused for `cacheMs` and refreshed in the background,
- * one read at a time, so requests never wait for Redis unless the reading is
- * over 2 s old. Within one replica the sum is an upper bound of the true
- * backlog (workers only take away), so the ceiling holds exactly; replicas
- * learn of each other's admissions at their next reading, so with N replicas
- * the backlog may pass the ceiling by what the others admit within one cache
- * interval.
+ * still in flight` is under the ceiling. A reading (XINFO GROUPS + ZCARD, see
+ * readBacklog) is reused for `cacheMs`; the first request after that waits for
+ * a new one (at most 500 ms), and the requests arriving meanwhile share it, so
+ * Redis sees one read per interval per replica however busy the api is.
+ * Within one replica the sum is an upper bound of the true backlog (workers
+ * only take away), so the ceiling holds exactly; replicas learn of each
+ * other's admissions at their next reading, so with N replicas the backlog
+ * may pass the ceiling by what the others admit within one cache interval.
  */
 export function createBackpressure(options: BackpressureOptions): Backpressure {
   const { redis, names, ceiling, cacheMs, logger } = options;
@@ -188,11 +189,7 @@ export function createBackpressure(options: BackpressureOptions): Backpressure {
 
     async admit() {
       if (ceiling === 0) return { admitted: true, admission: NOOP };
-      const age = reading ? now() - reading.at : Number.POSITIVE_INFINITY;
-      if (age >= cacheMs && redisReady()) {
-        const next = refresh();
-        if (age >= MAX_STALE_MS) await wait(next);
-      }
+      if ((!reading || now() - reading.at >= cacheMs) && redisReady()) await wait(refresh());
       if (!reading || now() - reading.at > BLIND_AFTER_MS) return { admitted: true, admission: admission() };
       const backlog = reading.backlog + (enqueued - reading.enqueuedMark) + inFlight;
       if (backlog < ceiling) return { admitted: true, admission: admission() };
@@ -208,7 +205,8 @@ export function createBackpressure(options: BackpressureOptions): Backpressure {
 
     async backlog() {
       if ((!reading || now() - reading.at >= cacheMs) && redisReady()) await wait(refresh(), GAUGE_WAIT_MS);
-      return reading && now() - reading.at <= BLIND_AFTER_MS ? reading.backlog : undefined;
+      if (!reading || now() - reading.at > BLIND_AFTER_MS) return undefined;
+      return reading.backlog + (enqueued - reading.enqueuedMark);
     },
   };
 }
