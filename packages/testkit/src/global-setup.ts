@@ -94,7 +94,10 @@ export default async function setup(project: TestProject) {
   const shared = holder[KEY];
   shared.users += 1;
   let cluster: SharedCluster | undefined;
-  if (CLUSTER_PROJECTS.has(project.name)) {
+  // vitest 5 runs a root global setup once, for the root project: which projects run
+  // this time (after --project filters) decides whether the cluster is needed.
+  const running = [project.name, ...(project.vitest?.projects ?? []).map((p) => p.name)];
+  if (running.some((name) => CLUSTER_PROJECTS.has(name))) {
     // Started alongside Redis and PostgreSQL, not after them.
     holder[CLUSTER_KEY] ??= { users: 0, ready: startSharedCluster() };
     cluster = holder[CLUSTER_KEY];
