@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20]
+// `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20] [--warmup 20]
 //                       [--skip-build] [--on-env KEY=VALUE,...] [--cpu-prof] [--prof-dir dir]
 //                       [--label text] [--out pipeline]`
 //
@@ -10,7 +10,8 @@
 //   on:  full telemetry (traces, metrics, logs) over OTLP/gRPC to testkit's OTLP receiver, run in a
 //        process of its own (bench/lib/otlp-sink.mjs) whose CPU is reported, not hidden.
 // Set-up (untimed): `pets` pets with `photos` distinct photos each, uploaded through an api.
-// Each run: empty jobs table and stream, fresh api + worker of one mode, 2 untimed warm-up jobs,
+// Each run: empty jobs table and stream, fresh api + worker of one mode, `warmup` untimed jobs (then
+// 2.5 s, so their telemetry is exported: channels opened and the export path compiled before timing),
 // then `jobs` POSTs (`inflight` at a time, pets round robin, no callback) and wait until every
 // job succeeded. jobs/s = jobs / (last finished_at - first created_at) (Postgres timestamps);
 // latency = finished_at - created_at per job. `rounds` rounds, off/on order alternating; rows are
@@ -48,6 +49,7 @@ const { values: opts } = parseArgs({
     pets: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
     inflight: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '20' },
     'skip-build': { type: 'boolean', default: false },
     'on-env': { type: 'string', default: '' },
     label: { type: 'string', default: '' },
@@ -61,6 +63,7 @@ const photosPerJob = Number(opts.photos);
 const pets = Number(opts.pets);
 const rounds = Number(opts.rounds);
 const inflight = Number(opts.inflight);
+const warmupJobs = Number(opts.warmup);
 const onEnv = Object.fromEntries(
   opts['on-env']
     .split(',')
@@ -204,8 +207,13 @@ async function run(telemetry, roundNo) {
   await admin.del(`${PREFIX}:jobs`, `${PREFIX}:jobs:dlq`, `${PREFIX}:jobs:delayed`);
   const stack = await startStack(telemetry, `worker-${label(telemetry)}-r${roundNo}`);
   try {
-    // Warm-up: embedder threads, JIT, pools.
-    await waitAll(await Promise.all([createJob(stack.url, 0), createJob(stack.url, 1)]), 120_000);
+    // Warm-up: embedder threads, JIT (the job path and, with telemetry, the export path), pools, the
+    // OTLP channels. Short runs otherwise charge one-time compilation to the per-job CPU.
+    await waitAll(
+      await Promise.all(Array.from({ length: warmupJobs }, (_, i) => createJob(stack.url, i % pets))),
+      120_000,
+    );
+    await new Promise((r) => setTimeout(r, 2_500));
     await sink.stats();
     const cpu0 = { api: stack.api.cpuMs(), worker: stack.worker.cpuMs() };
     const comm0 = stack.worker.threadCpuMs();
@@ -431,6 +439,7 @@ const file = writeResults(opts.out, {
     photos_per_job: photosPerJob,
     pets,
     posts_in_flight: inflight,
+    warmup_jobs: warmupJobs,
     rounds,
     on_env: onEnv,
     worker: 'one worker process, default config (WORKER_CONCURRENCY 2, default embedder)',

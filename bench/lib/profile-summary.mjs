@@ -26,6 +26,11 @@ const { values, positionals } = parseArgs({
 });
 const top = Number(values.top);
 
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)];
+}
+
 function packageOf(url) {
   if (!url) return '(native/gc/idle)';
   if (url.startsWith('node:')) return 'node:internal';
@@ -44,6 +49,10 @@ for (const file of positionals) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const dt = profile.timeDeltas;
+  // A sample's delta is wall time since the previous one: after the thread was preempted (a busy,
+  // shared machine) one sample would carry the whole wait. Each counts for at most twice the median
+  // sampling interval, so the shares are of CPU, not of waiting.
+  const cap = 2 * (median(dt.filter((d) => d > 0)) || 1000);
   const window = values.window ? JSON.parse(readFileSync(values.window, 'utf8')) : undefined;
   const from = window ? window.from_us : profile.startTime + Number(values.after) * 1e6;
   const to = window ? window.to_us : Number.POSITIVE_INFINITY;
@@ -52,7 +61,7 @@ for (const file of positionals) {
     at += dt[i] ?? 0;
     if (at < from || at > to) continue;
     const id = profile.samples[i];
-    self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
+    self.set(id, (self.get(id) ?? 0) + Math.min(dt[i] ?? 0, cap));
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const byPkg = new Map();

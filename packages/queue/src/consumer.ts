@@ -75,7 +75,7 @@ class StreamConsumer implements Consumer {
     this.readerName = readerConnectionName(o.consumer);
     this.groupKey = `${o.names.stream}\u0000${o.names.group}`;
     this.telemetry = new ConsumerTelemetry(o.names, o.parentMode);
-    this.metrics = createConsumerMetrics();
+    this.metrics = createConsumerMetrics(o.metrics);
     this.acks = new AckBatcher(o.redis, o.names.stream, o.names.group, o.logger);
     const fields = { stream: o.names.stream, group: o.names.group, consumer: o.consumer };
     this.readFailures = new FailureLog(o.logger, 'XREADGROUP', fields);
@@ -134,7 +134,7 @@ class StreamConsumer implements Consumer {
     const reader = openReader(this.redis, this.readerName, this.o.logger, this.name);
     this.reader = reader;
     this.state = 'running';
-    this.unregisterGauges = registerGaugeSource(this);
+    this.unregisterGauges = registerGaugeSource(this, this.o.metrics.prefix);
     this.loopDone = this.readLoop(reader);
     this.maintenance.start();
     this.o.logger.info(

@@ -14,5 +14,6 @@ export type {
   Producer,
   ProducerOptions,
   QueueLogger,
+  QueueMetricsOptions,
   QueueStats,
 } from './types.js';

@@ -87,9 +87,9 @@ interface SendGroup {
  * `messaging.message.id`, `media_cluster.job_id` and `media_cluster.attempt`.
  */
 export function createProducer(options: ProducerOptions): Producer {
-  const { redis, names, maxLen } = resolveProducerOptions(options);
+  const { redis, names, maxLen, metrics: metricsOptions } = resolveProducerOptions(options);
   const tracer = trace.getTracer(SCOPE_NAME, VERSION);
-  const metrics = createProducerMetrics();
+  const metrics = createProducerMetrics(metricsOptions);
   const spanName = sendSpanName(names.stream);
   const maxLenArg = String(maxLen);
   // Copied by the SDK when a span starts, so one object serves every span.

@@ -1,11 +1,13 @@
 import type { Server } from 'node:http';
 import { createFsBlobStore, createPool, migrate } from '@media-cluster/db';
 import { createProducer, queueNames } from '@media-cluster/queue';
+import { METRIC_PREFIX, SECONDS_BUCKETS } from '@media-cluster/semconv';
 import {
   createLogger,
   type MetricsServer,
   shutdownTelemetry,
   startMetricsServer,
+  useRouteTemplates,
 } from '@media-cluster/telemetry';
 import { Redis } from 'ioredis';
 import { checkReadiness, createApp } from './app.js';
@@ -13,6 +15,7 @@ import { loadApiConfig } from './config.js';
 import { clientErrorHandler } from './http/client-error.js';
 import type { Logger } from './logger.js';
 import { createApiMetrics } from './metrics.js';
+import { ROUTE_TEMPLATES } from './routes/paths.js';
 
 /**
  * The api process: config -> migrations -> listen; SIGTERM/SIGINT -> stop
@@ -21,6 +24,8 @@ import { createApiMetrics } from './metrics.js';
  */
 export async function main(): Promise<void> {
   const config = loadApiConfig();
+  // Before the first request: the server spans' url.path is the route template, never a raw id.
+  useRouteTemplates(ROUTE_TEMPLATES);
   const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
   const db = createPool(config.DATABASE_URL, {
     max: 10,
@@ -35,7 +40,11 @@ export async function main(): Promise<void> {
 
   let server: Server | undefined;
   let metricsServer: MetricsServer | undefined;
-  const producer = createProducer({ redis, names: queueNames(config.QUEUE_PREFIX) });
+  const producer = createProducer({
+    redis,
+    names: queueNames(config.QUEUE_PREFIX),
+    metrics: { prefix: METRIC_PREFIX, secondsBuckets: SECONDS_BUCKETS },
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {

@@ -2,6 +2,7 @@ import {
   CLUSTERS_PER_JOB_BUCKETS,
   LABEL_REASON,
   type MetricSpec,
+  SECONDS_BUCKETS,
   WORKER_METRICS,
 } from '@media-cluster/semconv';
 import { type Attributes, metrics } from '@opentelemetry/api';
@@ -27,7 +28,13 @@ const options = ({ unit, description }: MetricSpec) =>
  */
 export function createWorkerMetrics(modelVersion: string) {
   const meter = metrics.getMeter('@media-cluster/worker');
-  const histogram = (spec: MetricSpec) => meter.createHistogram(spec.name, options(spec));
+  // The telemetry package's view gives every `*_seconds` histogram these buckets too; the advice
+  // makes a meter provider without that view (tests) agree with production.
+  const histogram = (spec: MetricSpec) =>
+    meter.createHistogram(spec.name, {
+      ...options(spec),
+      advice: { explicitBucketBoundaries: [...SECONDS_BUCKETS] },
+    });
   const counter = (spec: MetricSpec) => meter.createCounter(spec.name, options(spec));
   const m = {
     embedding: histogram(WORKER_METRICS.embedding),

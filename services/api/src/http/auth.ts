@@ -9,7 +9,7 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
 /** Logs and counts a refused request; never logs the key. */
 export function securityViolation(req: Request, metrics: ApiMetrics, reason: AuthFailureReason): void {
-  metrics.authFailures.add(1, { reason });
+  metrics.authFailures.add(1, metrics.authFailureLabels(reason));
   req.state.log.warn(
     { event: 'security_violation', reason, method: req.method, route: routeOf(req), owner: req.state.owner },
     'request refused',
