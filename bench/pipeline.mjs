@@ -350,6 +350,13 @@ const extraPerRound = roundNumbers.map((r) => {
     extra_share_of_off: round(extra / off.worker_cpu_ms_per_job, 4),
     extra_us_per_worker_span:
       on.worker_spans_per_job > 0 ? round((1000 * extra) / on.worker_spans_per_job) : null,
+    main_us_per_worker_span:
+      on.worker_spans_per_job > 0
+        ? round(
+            (1000 * (on.worker_cpu_ms_per_job_by_thread.main - off.worker_cpu_ms_per_job_by_thread.main)) /
+              on.worker_spans_per_job,
+          )
+        : null,
     by_thread_ms_per_job: Object.fromEntries(
       THREAD_COLUMNS.map((k) => [
         k,
@@ -407,6 +414,13 @@ console.log(
       extraPerRound.map((x) => x.extra_us_per_worker_span),
       0,
     )})` +
+    // Every line of telemetry code runs on the main thread (the embedder pool's threads run none,
+    // their profiles show it); the other threads' differences are the machine's noise plus GC.
+    `\n  on the main thread alone: ${median(extraPerRound.map((x) => x.by_thread_ms_per_job.main)).toFixed(2)} ms/job` +
+    ` (per round ${list(
+      extraPerRound.map((x) => x.by_thread_ms_per_job.main),
+      2,
+    )}), ${Math.round(median(extraPerRound.map((x) => x.main_us_per_worker_span ?? Number.NaN)))} µs per exported worker span` +
     `\n  by thread, ms/job per round: ${extraPerRound
       .map((x) =>
         Object.entries(x.by_thread_ms_per_job)

@@ -50,9 +50,9 @@ for (const file of positionals) {
   const self = new Map();
   const dt = profile.timeDeltas;
   // A sample's delta is wall time since the previous one: after the thread was preempted (a busy,
-  // shared machine) one sample would carry the whole wait. Each counts for at most twice the median
+  // shared machine) one sample would carry the whole wait. Each counts for at most the median
   // sampling interval, so the shares are of CPU, not of waiting.
-  const cap = 2 * (median(dt.filter((d) => d > 0)) || 1000);
+  const cap = median(dt.filter((d) => d > 0)) || 1000;
   const window = values.window ? JSON.parse(readFileSync(values.window, 'utf8')) : undefined;
   const from = window ? window.from_us : profile.startTime + Number(values.after) * 1e6;
   const to = window ? window.to_us : Number.POSITIVE_INFINITY;
