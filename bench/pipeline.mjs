@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20] [--warmup 20]
-//                       [--skip-build] [--on-env KEY=VALUE,...] [--cpu-prof] [--prof-dir dir]
+//                       [--skip-build] [--on-env KEY=VALUE,...] [--cpu-prof] [--prof-dir dir] [--prof-interval µs]
 //                       [--label text] [--out pipeline]`
 //
 // Jobs of `photos` photos each through the REAL api and worker processes (services/*/dist started
@@ -56,6 +56,8 @@ const { values: opts } = parseArgs({
     out: { type: 'string', default: 'pipeline' },
     'cpu-prof': { type: 'boolean', default: false },
     'prof-dir': { type: 'string', default: '/tmp/media-cluster-bench-profiles' },
+    // µs between samples (V8's default: 1000); smaller gives more samples per job, at some cost.
+    'prof-interval': { type: 'string', default: '' },
   },
 });
 const jobs = Number(opts.jobs);
@@ -118,7 +120,13 @@ async function startStack(telemetry, profileName) {
     env: { ...shared, ...otel, WORKER_METRICS_PORT: String(workerMetrics) },
     readyUrl: `http://127.0.0.1:${workerMetrics}/ready`,
     // One directory per run: every thread (main, embedder pool, loader hook) writes its own profile.
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    nodeArgs: profileDir
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          ...(opts['prof-interval'] ? [`--cpu-prof-interval=${opts['prof-interval']}`] : []),
+        ]
+      : [],
   }).catch(async (error) => {
     await api.stop();
     throw error;
