@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20] [--warmup 20]
-//                       [--skip-build] [--on-env KEY=VALUE,...] [--cpu-prof] [--prof-dir dir] [--prof-interval µs]
+//                       [--skip-build] [--on-env KEY=VALUE,...] [--off-env KEY=VALUE,...] [--cpu-prof]
+//                       [--prof-dir dir] [--prof-interval µs]
 //                       [--label text] [--out pipeline]`
 //
 // Jobs of `photos` photos each through the REAL api and worker processes (services/*/dist started
@@ -52,6 +53,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '20' },
     'skip-build': { type: 'boolean', default: false },
     'on-env': { type: 'string', default: '' },
+    'off-env': { type: 'string', default: '' },
     label: { type: 'string', default: '' },
     out: { type: 'string', default: 'pipeline' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -66,12 +68,16 @@ const pets = Number(opts.pets);
 const rounds = Number(opts.rounds);
 const inflight = Number(opts.inflight);
 const warmupJobs = Number(opts.warmup);
-const onEnv = Object.fromEntries(
-  opts['on-env']
-    .split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const parseEnv = (text) =>
+  Object.fromEntries(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+const onEnv = parseEnv(opts['on-env']);
+// Experiments on the baseline, e.g. NODE_OPTIONS for a process that loads what telemetry loads.
+const offEnv = parseEnv(opts['off-env']);
 
 if (!opts['skip-build']) buildServices();
 const { startPostgres, startRedis, freePort, makeTempDir, removeTempDir } = await import(
@@ -109,7 +115,7 @@ async function startStack(telemetry, profileName) {
   }
   const otel = telemetry
     ? { ...sink.exporterEnv(), ...onEnv, OTEL_SDK_DISABLED: 'false' }
-    : { OTEL_SDK_DISABLED: 'true' };
+    : { ...offEnv, OTEL_SDK_DISABLED: 'true' };
   const api = await startService({
     name: 'api',
     env: { ...shared, ...otel, PORT: String(port), METRICS_PORT: String(apiMetrics) },
@@ -464,6 +470,7 @@ const file = writeResults(opts.out, {
     warmup_jobs: warmupJobs,
     rounds,
     on_env: onEnv,
+    off_env: offEnv,
     worker: 'one worker process, default config (WORKER_CONCURRENCY 2, default embedder)',
     otlp_receiver: 'testkit startOtlpReceiver in its own process (bench/lib/otlp-sink.mjs), OTLP/gRPC',
     statistic:
