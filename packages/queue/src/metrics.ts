@@ -1,4 +1,4 @@
-import { queueMetricNames } from '@media-cluster/semconv';
+import { LABEL_STATUS, queueMetricNames } from '@media-cluster/semconv';
 import {
   type Attributes,
   type BatchObservableResult,
@@ -17,9 +17,9 @@ import { VERSION } from './version.js';
 // views give in production, so a test without the views sees the buckets production has.
 
 // Label objects are created once: the SDK hashes them on every record.
-export const STATUS_SUCCEEDED: Attributes = Object.freeze({ status: 'succeeded' });
-export const STATUS_FAILED: Attributes = Object.freeze({ status: 'failed' });
-export const STATUS_DEAD_LETTERED: Attributes = Object.freeze({ status: 'dead_lettered' });
+export const STATUS_SUCCEEDED: Attributes = Object.freeze({ [LABEL_STATUS]: 'succeeded' });
+export const STATUS_FAILED: Attributes = Object.freeze({ [LABEL_STATUS]: 'failed' });
+export const STATUS_DEAD_LETTERED: Attributes = Object.freeze({ [LABEL_STATUS]: 'dead_lettered' });
 const NO_LABELS: Attributes = Object.freeze({});
 
 function meter(): Meter {

@@ -29,13 +29,23 @@ describe('options are checked once, at construction', () => {
         claimIdleMs: 1.5,
         backoff: { baseMs: 500, maxMs: 100 },
         parentMode: 'sibling' as never,
+        metrics: { prefix: 'media-cluster', secondsBuckets: [1, 0.5] },
       });
     } catch (e) {
       error = e;
     }
     expect(isQueueError(error, 'QUEUE_INVALID_OPTIONS')).toBe(true);
     const message = (error as QueueError).message;
-    for (const key of ['redis', 'handler', 'concurrency', 'claimIdleMs', 'backoff', 'parentMode']) {
+    for (const key of [
+      'redis',
+      'handler',
+      'concurrency',
+      'claimIdleMs',
+      'backoff',
+      'parentMode',
+      'metrics.prefix',
+      'metrics.secondsBuckets',
+    ]) {
       expect(message).toContain(`${key}`);
     }
   });
