@@ -2,7 +2,8 @@ import type { QualityScore } from './types.js';
 
 /** What embedPhotos needs of an embedder: an EmbedderPool, or a stand-in in tests. */
 export interface PhotoProcessor<R extends { vector: Float32Array; quality: QualityScore }> {
-  process(bytes: Buffer): Promise<R>;
+  /** `transfer`: the bytes are the processor's to keep (EmbedderPool moves them to its thread). */
+  process(bytes: Buffer, options?: { transfer?: boolean }): Promise<R>;
 }
 
 export interface EmbeddedPhoto {
@@ -54,7 +55,8 @@ export async function embedPhotos<
       const photo = photos[i]!;
       const started = performance.now();
       try {
-        const result = await processor.process(await read(photo));
+        // The bytes are not used again here: the pool may take them instead of copying them.
+        const result = await processor.process(await read(photo), { transfer: true });
         embedded.push({ id: photo.id, vector: result.vector, quality: result.quality });
         onEmbedded?.(photo, result, performance.now() - started);
       } catch (error) {

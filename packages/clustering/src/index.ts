@@ -25,6 +25,7 @@ export {
   type EmbedderPool,
   type EmbedderPoolOptions,
   type ProcessedPhoto,
+  type ProcessOptions,
 } from './embedder-pool.js';
 export {
   createEmbedder,

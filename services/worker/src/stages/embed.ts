@@ -16,6 +16,7 @@ export interface PhotoEmbedder {
   readonly clusterThreshold?: number;
   process(
     bytes: Buffer,
+    options?: { transfer?: boolean },
   ): Promise<{ vector: Float32Array; quality: QualityScore; width: number; height: number }>;
 }
 
