@@ -5,11 +5,6 @@ export interface PhotoRef {
   sha256: string;
 }
 
-export interface PhotoFailure {
-  id: string;
-  reason: string;
-}
-
 /** Thrown by `readPhoto` when the blob is not in the store: that photo fails alone. */
 export class MissingBlobError extends Error {
   readonly code = 'missing_blob';
