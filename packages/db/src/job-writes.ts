@@ -231,7 +231,8 @@ function checkClusters(clusters: ClusterInput[]): void {
       throw new DbError('DB_INVALID_RESULT', `Cluster ${index}: the hero is not one of its photos`);
     }
     for (const id of c.photoIds) {
-      if (!isUuid(id)) throw new DbError('DB_INVALID_RESULT', `Cluster ${index}: photo ${id} is not in the job`);
+      if (!isUuid(id))
+        throw new DbError('DB_INVALID_RESULT', `Cluster ${index}: photo ${id} is not in the job`);
       if (seen.has(id)) throw new DbError('DB_INVALID_RESULT', `Photo ${id} is in more than one cluster`);
       seen.add(id);
     }

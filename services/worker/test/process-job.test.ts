@@ -236,7 +236,10 @@ describe('the job handler, in process', () => {
     expect(lines.find((l) => l.event === 'job_completed')).toMatchObject({ photos_failed: 1 });
 
     const hopeless = await newJob([lost[0]!.id]);
-    await expect(handler(hopeless)).rejects.toMatchObject({ code: 'WORKER_NO_USABLE_PHOTOS', retryable: true });
+    await expect(handler(hopeless)).rejects.toMatchObject({
+      code: 'WORKER_NO_USABLE_PHOTOS',
+      retryable: true,
+    });
     expect(lines.find((l) => l.event === 'job_failed')).toMatchObject({ code: 'WORKER_NO_USABLE_PHOTOS' });
     expect((await getJob(db, hopeless.jobId))!.status).toBe('running');
   });
