@@ -2,7 +2,7 @@
 // `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20] [--warmup 20]
 //                       [--skip-build] [--on-env KEY=VALUE,...] [--off-env KEY=VALUE,...] [--cpu-prof]
 //                       [--prof-dir dir] [--prof-interval µs]
-//                       [--label text] [--out pipeline]`
+//                       [--modes off,on[,collector,collector-stopped]] [--label text] [--out pipeline]`
 //
 // Jobs of `photos` photos each through the REAL api and worker processes (services/*/dist started
 // with `node --import @media-cluster/telemetry/register`, default config: WORKER_CONCURRENCY 2,
@@ -10,6 +10,11 @@
 //   off: OTEL_SDK_DISABLED=true in both processes
 //   on:  full telemetry (traces, metrics, logs) over OTLP/gRPC to testkit's OTLP receiver, run in a
 //        process of its own (bench/lib/otlp-sink.mjs) whose CPU is reported, not hidden.
+//   collector: full telemetry to the REAL OpenTelemetry Collector (otel-collector-config.yaml),
+//        exporting to real Jaeger and Prometheus (testkit startStack, the programs of
+//        observability/stack/), all on this machine: their CPU is reported too.
+//   collector-stopped: full telemetry pointed at that collector's endpoint while it is stopped
+//        (connection refused; the SDKs drop what their bounded queues cannot hold).
 // Set-up (untimed): `pets` pets with `photos` distinct photos each, uploaded through an api.
 // Each run: empty jobs table and stream, fresh api + worker of one mode, `warmup` untimed jobs (then
 // 2.5 s, so their telemetry is exported: channels opened and the export path compiled before timing),
@@ -29,7 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildServices, startOtlpSink, startService } from './lib/services.mjs';
+import { buildServices, processCpuMs, startOtlpSink, startService } from './lib/services.mjs';
 import {
   goalText,
   loadText,
@@ -60,8 +65,14 @@ const { values: opts } = parseArgs({
     'prof-dir': { type: 'string', default: '/tmp/media-cluster-bench-profiles' },
     // µs between samples (V8's default: 1000); smaller gives more samples per job, at some cost.
     'prof-interval': { type: 'string', default: '' },
+    modes: { type: 'string', default: 'off,on' },
   },
 });
+const MODES = ['off', 'on', 'collector', 'collector-stopped'];
+const modes = opts.modes.split(',').map((m) => m.trim());
+for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}: use ${MODES.join(', ')}`);
+if (!modes.includes('off') || !modes.includes('on'))
+  throw new Error('--modes needs off and on: every ratio is against off, and the on/off goals are reported');
 const jobs = Number(opts.jobs);
 const photosPerJob = Number(opts.photos);
 const pets = Number(opts.pets);
@@ -80,9 +91,15 @@ const onEnv = parseEnv(opts['on-env']);
 const offEnv = parseEnv(opts['off-env']);
 
 if (!opts['skip-build']) buildServices();
-const { startPostgres, startRedis, freePort, makeTempDir, removeTempDir } = await import(
-  '@media-cluster/testkit'
-);
+const {
+  startPostgres,
+  startRedis,
+  freePort,
+  makeTempDir,
+  removeTempDir,
+  startStack: startObservability,
+} = await import('@media-cluster/testkit');
+const { queueNames } = await import('@media-cluster/queue');
 const { Redis } = await import('ioredis');
 const { default: pg } = await import('pg');
 
@@ -94,6 +111,8 @@ const auth = { authorization: `Bearer ${KEY}` };
 const redisServer = await startRedis({ appendOnly: false });
 const postgres = await startPostgres();
 const sink = await startOtlpSink();
+// The real programs, only when a mode asks for them.
+const observability = modes.some((m) => m.startsWith('collector')) ? await startObservability() : undefined;
 const photoDir = makeTempDir('bench-pipeline-photos');
 const admin = new Redis(redisServer.url);
 const db = new pg.Pool({ connectionString: postgres.url, max: 2 });
@@ -106,16 +125,44 @@ const shared = {
   LOG_LEVEL: 'info',
 };
 
-async function startStack(telemetry, profileName) {
+/** CPU (ms, from /proc) of the observability programs: what the collector modes cost the machine. */
+function observabilityCpuMs() {
+  if (!observability) return 0;
+  const pids = [observability.collector.pid, observability.jaeger.pid, observability.prometheus.pid];
+  let sum = 0;
+  for (const pid of pids) {
+    const ms = pid ? processCpuMs(pid) : Number.NaN;
+    if (Number.isFinite(ms)) sum += ms; // a stopped collector: nothing to count
+  }
+  return sum;
+}
+
+/** Spans and log records the collector accepted (its own metrics), for the per-job counts. */
+async function collectorAccepted() {
+  const text = await (await fetch(`http://${observability.collector.telemetryTarget}/metrics`)).text();
+  const sum = (name) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return {
+    spans: sum('otelcol_receiver_accepted_spans_total'),
+    logs: sum('otelcol_receiver_accepted_log_records_total'),
+  };
+}
+
+async function startStack(mode, profileName) {
   const [port, apiMetrics, workerMetrics] = [await freePort(), await freePort(), await freePort()];
   const profileDir = opts['cpu-prof'] && profileName ? join(opts['prof-dir'], profileName) : undefined;
   if (profileDir) {
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
   }
-  const otel = telemetry
-    ? { ...sink.exporterEnv(), ...onEnv, OTEL_SDK_DISABLED: 'false' }
-    : { ...offEnv, OTEL_SDK_DISABLED: 'true' };
+  const exporter = mode === 'on' ? sink.exporterEnv() : observability?.exporterEnv();
+  const otel =
+    mode === 'off'
+      ? { ...offEnv, OTEL_SDK_DISABLED: 'true' }
+      : { ...exporter, ...onEnv, OTEL_SDK_DISABLED: 'false' };
   const api = await startService({
     name: 'api',
     env: { ...shared, ...otel, PORT: String(port), METRICS_PORT: String(apiMetrics) },
@@ -216,10 +263,15 @@ function byThreadKind(threads) {
   return Object.fromEntries(Object.entries(out).map(([k, ms]) => [k, round(ms, 2)]));
 }
 
-async function run(telemetry, roundNo) {
+async function run(mode, roundNo) {
   await db.query('TRUNCATE jobs CASCADE');
-  await admin.del(`${PREFIX}:jobs`, `${PREFIX}:jobs:dlq`, `${PREFIX}:jobs:delayed`);
-  const stack = await startStack(telemetry, `worker-${label(telemetry)}-r${roundNo}`);
+  for (const shard of queueNames(PREFIX).shards) await admin.del(shard.stream, shard.dlq, shard.delayed);
+  if (observability) {
+    // The collector is up for `collector`, down for `collector-stopped`, whatever the last run left.
+    if (mode === 'collector-stopped') await observability.collector.stop();
+    else if (!observability.collector.running) await observability.collector.restart();
+  }
+  const stack = await startStack(mode, `worker-${mode}-r${roundNo}`);
   try {
     // Warm-up: embedder threads, JIT (the job path and, with telemetry, the export path), pools, the
     // OTLP channels. Short runs otherwise charge one-time compilation to the per-job CPU.
@@ -229,7 +281,12 @@ async function run(telemetry, roundNo) {
     );
     await new Promise((r) => setTimeout(r, 2_500));
     await sink.stats();
-    const cpu0 = { api: stack.api.cpuMs(), worker: stack.worker.cpuMs() };
+    const accepted0 = mode === 'collector' ? await collectorAccepted() : undefined;
+    const cpu0 = {
+      api: stack.api.cpuMs(),
+      worker: stack.worker.cpuMs(),
+      observability: observabilityCpuMs(),
+    };
     const comm0 = stack.worker.threadCpuMs();
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const ids = [];
@@ -245,7 +302,11 @@ async function run(telemetry, roundNo) {
     await waitAll(ids, 600_000);
     // The last spans and logs leave with the next batch export (1 s): count their cost too.
     await new Promise((r) => setTimeout(r, 1_500));
-    const cpu = { api: stack.api.cpuMs() - cpu0.api, worker: stack.worker.cpuMs() - cpu0.worker };
+    const cpu = {
+      api: stack.api.cpuMs() - cpu0.api,
+      worker: stack.worker.cpuMs() - cpu0.worker,
+      observability: observabilityCpuMs() - cpu0.observability,
+    };
     const comm1 = stack.worker.threadCpuMs();
     if (stack.profileDir) {
       // The timed window on the clock V8 profiles use, for profile-summary --window.
@@ -257,6 +318,12 @@ async function run(telemetry, roundNo) {
     );
     const workerThreadsMsPerJob = byThreadKind(byComm);
     const sinkStats = await sink.stats();
+    if (mode === 'collector') {
+      // Spans and logs went to the collector, not the sink: count them there.
+      const accepted = await collectorAccepted();
+      sinkStats.spans = accepted.spans - accepted0.spans;
+      sinkStats.logs = accepted.logs - accepted0.logs;
+    }
     const { rows } = await db.query(
       `SELECT extract(epoch FROM created_at) * 1000 AS created, extract(epoch FROM started_at) * 1000 AS started,
               extract(epoch FROM finished_at) * 1000 AS finished
@@ -279,12 +346,15 @@ async function run(telemetry, roundNo) {
       api_cpu_ms: cpu.api,
       worker_cpu_ms: cpu.worker,
       worker_cpu_ms_per_job: cpu.worker / jobs,
+      // Collector + Jaeger + Prometheus, sharing the machine in the collector modes.
+      observability_cpu_ms_per_job: cpu.observability / jobs,
       worker_cpu_ms_per_job_by_thread: workerThreadsMsPerJob,
       worker_cpu_ms_per_job_by_thread_name: byComm,
       spans_per_job: sinkStats.spans / jobs,
       logs_per_job: sinkStats.logs / jobs,
-      worker_spans_per_job: workerSide(sinkStats).spans / jobs,
-      worker_logs_per_job: workerSide(sinkStats).logs / jobs,
+      // The sink tells services apart; the collector's own counts do not (null: not known).
+      worker_spans_per_job: mode === 'on' || mode === 'off' ? workerSide(sinkStats).spans / jobs : null,
+      worker_logs_per_job: mode === 'on' || mode === 'off' ? workerSide(sinkStats).logs / jobs : null,
       sink: sinkStats,
     };
   } finally {
@@ -293,10 +363,9 @@ async function run(telemetry, roundNo) {
 }
 
 const perRun = [];
-const label = (t) => (t ? 'on' : 'off');
 try {
   // Set-up: photos for every pet, through an api with telemetry off.
-  const setupStack = await startStack(false);
+  const setupStack = await startStack('off');
   try {
     await uploadAll(setupStack.url);
   } finally {
@@ -306,14 +375,15 @@ try {
     `pipeline bench: ${jobs} jobs x ${photosPerJob} photos, ${inflight} POSTs in flight, ${rounds} rounds, load ${loadText()}`,
   );
   for (let r = 1; r <= rounds; r++) {
-    for (const telemetry of r % 2 === 1 ? [false, true] : [true, false]) {
+    // Modes take turns, the order reversed every other round, so drift hits them alike.
+    for (const mode of r % 2 === 1 ? modes : [...modes].reverse()) {
       const loadBefore = loadText();
-      const m = await run(telemetry, r);
-      perRun.push({ round: r, telemetry, load_before: loadBefore, ...m });
+      const m = await run(mode, r);
+      perRun.push({ round: r, mode, telemetry: mode !== 'off', load_before: loadBefore, ...m });
       console.error(
-        `round ${r} ${label(telemetry).padEnd(3)} ${m.jobs_per_s.toFixed(2)} jobs/s ${Math.round(m.photos_per_s)} photos/s` +
+        `round ${r} ${mode.padEnd(17)} ${m.jobs_per_s.toFixed(2)} jobs/s ${Math.round(m.photos_per_s)} photos/s` +
           ` p50 ${Math.round(m.p50_ms)} p95 ${Math.round(m.p95_ms)} ms, processing p50 ${Math.round(m.processing_p50_ms)} ms; CPU api ${m.api_cpu_ms} ms worker ${m.worker_cpu_ms} ms` +
-          ` (${m.worker_cpu_ms_per_job.toFixed(1)} ms/job), worker ${m.worker_spans_per_job.toFixed(1)} spans/job, sink ${m.sink.cpu_ms} ms ${m.sink.spans} spans ${m.sink.logs} logs; load ${loadText()}`,
+          ` (${m.worker_cpu_ms_per_job.toFixed(1)} ms/job), ${m.spans_per_job.toFixed(1)} spans/job, sink ${m.sink.cpu_ms} ms ${m.sink.spans} spans ${m.sink.logs} logs; load ${loadText()}`,
       );
     }
   }
@@ -321,18 +391,20 @@ try {
   await admin.quit();
   await db.end();
   await sink.stop();
+  await observability?.stop();
   await redisServer.stop();
   await postgres.stop();
   removeTempDir(photoDir);
 }
 
 const THREAD_COLUMNS = [...THREAD_KINDS.map(([k]) => k), 'other'];
-const rows = [false, true].map((telemetry) => {
-  const runs = perRun.filter((x) => x.telemetry === telemetry);
+const rows = modes.map((mode) => {
+  const runs = perRun.filter((x) => x.mode === mode);
   const m = (key) => median(runs.map((x) => x[key]));
   return {
-    name: `pipeline telemetry ${label(telemetry)}`,
-    telemetry,
+    name: `pipeline telemetry ${mode}`,
+    mode,
+    telemetry: mode !== 'off',
     jobs_per_s: round(m('jobs_per_s'), 2),
     photos_per_s: round(m('photos_per_s'), 1),
     p95_ms: round(m('p95_ms')),
@@ -342,17 +414,26 @@ const rows = [false, true].map((telemetry) => {
     worker_cpu_ms_per_job_by_thread: Object.fromEntries(
       THREAD_COLUMNS.map((k) => [k, round(median(runs.map((x) => x.worker_cpu_ms_per_job_by_thread[k])), 2)]),
     ),
-    worker_spans_per_job: round(m('worker_spans_per_job'), 2),
-    worker_logs_per_job: round(m('worker_logs_per_job'), 2),
+    spans_per_job: round(m('spans_per_job'), 2),
+    worker_spans_per_job: runs[0]?.worker_spans_per_job === null ? null : round(m('worker_spans_per_job'), 2),
+    worker_logs_per_job: runs[0]?.worker_logs_per_job === null ? null : round(m('worker_logs_per_job'), 2),
     api_cpu_ms_per_job: round(median(runs.map((x) => x.api_cpu_ms / jobs)), 2),
+    observability_cpu_ms_per_job: round(m('observability_cpu_ms_per_job'), 2),
   };
 });
 // Every on/off figure pairs the two runs of one round (back to back), then takes the median over rounds.
 const roundNumbers = [...new Set(perRun.map((x) => x.round))];
-const pair = (r) => [
-  perRun.find((x) => x.round === r && x.telemetry),
-  perRun.find((x) => x.round === r && !x.telemetry),
+const pair = (r, mode = 'on') => [
+  perRun.find((x) => x.round === r && x.mode === mode),
+  perRun.find((x) => x.round === r && x.mode === 'off'),
 ];
+// The collector modes against off, paired per round (issue 12: within 10 % of off in both).
+const collectorRatios = modes
+  .filter((m) => m.startsWith('collector'))
+  .map((mode) => {
+    const r = pairedRatio(roundNumbers.map((n) => pair(n, mode).map((x) => x.jobs_per_s)));
+    return { mode, ratio: round(r.ratio, 3), per_round: r.perRound.map((x) => round(x, 3)), goal: 0.9 };
+  });
 const { ratio, perRound } = pairedRatio(roundNumbers.map((r) => pair(r).map((x) => x.jobs_per_s)));
 const cpuRatio = pairedRatio(roundNumbers.map((r) => pair(r).map((x) => x.worker_cpu_ms_per_job)));
 const extraPerRound = roundNumbers.map((r) => {
@@ -390,7 +471,7 @@ console.log(
 console.log(
   markdownTable(
     [
-      ['telemetry', (r) => label(r.telemetry), 'left'],
+      ['telemetry', (r) => r.mode, 'left'],
       ['jobs/s', (r) => r.jobs_per_s],
       ['photos/s', (r) => r.photos_per_s],
       ['p50 ms', (r) => r.p50_ms],
@@ -398,8 +479,10 @@ console.log(
       ['processing p50 ms', (r) => r.processing_p50_ms],
       ['worker CPU ms/job', (r) => r.worker_cpu_ms_per_job],
       ['api CPU ms/job', (r) => r.api_cpu_ms_per_job],
-      ['worker spans/job', (r) => r.worker_spans_per_job],
-      ['worker logs/job', (r) => r.worker_logs_per_job],
+      ['spans/job (both services)', (r) => r.spans_per_job],
+      ['worker spans/job', (r) => r.worker_spans_per_job ?? '–'],
+      ['worker logs/job', (r) => r.worker_logs_per_job ?? '–'],
+      ['collector+Jaeger+Prometheus CPU ms/job', (r) => r.observability_cpu_ms_per_job],
     ],
     rows,
   ),
@@ -408,7 +491,7 @@ console.log('\nworker CPU ms/job by thread (median of rounds)');
 console.log(
   markdownTable(
     [
-      ['telemetry', (r) => label(r.telemetry), 'left'],
+      ['telemetry', (r) => r.mode, 'left'],
       ...THREAD_COLUMNS.map((k) => [k, (r) => r.worker_cpu_ms_per_job_by_thread[k]]),
     ],
     rows,
@@ -443,8 +526,14 @@ console.log(
       )
       .join(' | ')}`,
 );
+for (const c of collectorRatios) {
+  console.log(
+    `${c.mode}/off jobs/s = ${c.ratio.toFixed(3)}x, median of the per-round ratios ${list(c.per_round)}; goal >= 0.90x: ${goalText(c.ratio, 0.9)}`,
+  );
+}
 const file = writeResults(opts.out, {
   rows,
+  collector_ratios: collectorRatios.map((c) => ({ ...c, result: goalText(c.ratio, 0.9) })),
   ratio: round(ratio, 3),
   ratio_statistic: 'median of the per-round on/off ratios',
   goal: { ratio_at_least: 0.97, result: goalText(ratio, 0.97) },
@@ -469,6 +558,7 @@ const file = writeResults(opts.out, {
     posts_in_flight: inflight,
     warmup_jobs: warmupJobs,
     rounds,
+    modes,
     on_env: onEnv,
     off_env: offEnv,
     worker: 'one worker process, default config (WORKER_CONCURRENCY 2, default embedder)',
