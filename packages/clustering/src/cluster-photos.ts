@@ -1,6 +1,6 @@
+import { PhotoRejectedError } from '@media-cluster/photo';
 import { cluster } from './cluster.js';
 import type { EmbedderPool, ProcessedPhoto } from './embedder-pool.js';
-import { PhotoDecodeError } from './errors.js';
 import { selectHeroes } from './select-heroes.js';
 import type { HeroGroup, QualityScore } from './types.js';
 
@@ -12,7 +12,7 @@ export interface PhotoInput {
 export interface ClusterPhotosResult {
   clusters: HeroGroup[];
   /** Photos that could not be decoded, with the decoder's reason; the others were clustered. */
-  failed: { id: string; code: PhotoDecodeError['code']; message: string }[];
+  failed: { id: string; code: PhotoRejectedError['code']; message: string }[];
   /** Per-photo results for the photos that were embedded; `ms` includes waiting for a free thread. */
   photos: Map<string, ProcessedPhoto & { ms: number }>;
   timings: { embedMs: number; clusterMs: number; selectHeroesMs: number };
@@ -46,7 +46,7 @@ export async function clusterPhotos(
         quality.set(photo.id, r.quality);
         details.set(photo.id, { ...r, ms: performance.now() - started });
       } catch (error) {
-        if (!(error instanceof PhotoDecodeError)) throw error;
+        if (!(error instanceof PhotoRejectedError)) throw error;
         failed.push({ id: photo.id, code: error.code, message: error.message });
       }
     }

@@ -30,7 +30,12 @@ export type {
   StatusCodeName,
   Temporality,
 } from './otlp-types.js';
-export { PHOTO_FIXTURES_DIR } from './photo-fixtures.js';
+export {
+  type BadUploadEntry,
+  badUploadCorpus,
+  PHOTO_FIXTURES_DIR,
+  readPhotoFixture,
+} from './photo-fixtures.js';
 export { canConnect, type PostgresOptions, startPostgres } from './postgres.js';
 export {
   leftovers,
