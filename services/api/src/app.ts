@@ -9,12 +9,17 @@ import { createApiMetrics } from './metrics.js';
 import { getPetClusters } from './routes/clusters.js';
 import { health, ready } from './routes/health.js';
 import { createClusteringJob, getClusteringJob } from './routes/jobs.js';
+import { openApiDocument } from './routes/openapi.js';
 import { uploadPhotos } from './routes/photos.js';
 
 export type { AppDeps, JobProducer, RedisPinger } from './deps.js';
 export { checkReadiness, type Readiness } from './routes/health.js';
 
-/** Builds the HTTP API (design.md, "HTTP API") without listening. */
+/**
+ * Builds the HTTP API without listening. The routes are the operations of
+ * src/contract/operations.ts, documented in docs/openapi.json (also served at
+ * /v1/openapi.json); test/openapi.test.ts checks that the two match.
+ */
 export function createApp(deps: AppDeps): Express {
   const metrics = deps.metrics ?? createApiMetrics();
   const auth = requireApiKey(deps.config.API_KEYS, metrics);
@@ -28,6 +33,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/health', health());
   app.get('/ready', ready(deps));
+  app.get('/v1/openapi.json', openApiDocument());
 
   app.post('/v1/pets/:petId/photos', auth, uploadPhotos(deps, metrics));
   app.post(
