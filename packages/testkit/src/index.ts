@@ -1,5 +1,6 @@
 export { findBinary } from './binaries.js';
 export { freePort } from './free-port.js';
+export { IMAGE_MARKERS, imageMarkersIn } from './image-markers.js';
 export { createTestSchema, type TestSchema, uniqueName } from './isolation.js';
 export { findLeaks, type Leaks } from './leak-check.js';
 export { normalizeLogs, normalizeMetrics, normalizeTraces } from './otlp-normalize.js';
@@ -89,6 +90,7 @@ export {
   type ScrapeAddresses,
 } from './stack/prometheus-config.js';
 export { type ServiceTargets, type StackHandle, type StackOptions, startStack } from './stack/start-stack.js';
+export { type TelemetryLeakOptions, telemetryLeaks } from './telemetry-leaks.js';
 export { buildTraceTree, type RenderTraceOptions, renderTraceTree, type TraceNode } from './trace-tree.js';
 export type { TestkitProvidedContext } from './vitest-context.js';
 export { type WaitOptions, waitFor } from './wait-for.js';
