@@ -8,10 +8,12 @@
  */
 export const IMAGE_MARKERS: readonly { name: string; pattern: RegExp }[] = [
   // One character per byte (latin1 / binary).
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the PNG signature holds \x1a
   { name: 'PNG signature, bytes as latin1', pattern: /\x89PNG\r\n\x1a\n/ },
   { name: 'JPEG start, bytes as latin1', pattern: /\xff\xd8\xff[\xc0-\xfe]/ },
   { name: 'WebP header, bytes as latin1 or UTF-8', pattern: /RIFF[\s\S]{1,16}WEBPVP8/ },
   // UTF-8 decoding: 0x89 and 0xFF are not UTF-8, each becomes U+FFFD.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the PNG signature holds \x1a
   { name: 'PNG signature, bytes as UTF-8', pattern: /\uFFFDPNG\r\n\x1a\n/ },
   { name: 'JPEG start, bytes as UTF-8', pattern: /\uFFFD{3}/ },
   // base64 of the signatures, at the start of a value or after a `base64,` data URL.
