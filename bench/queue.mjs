@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // `pnpm bench queue [--jobs 20000] [--inflight 50] [--runs 3] [--only queue,bullmq] [--exporter noop|otlp]
 //                   [--concurrency 100] [--cpu-prof]`
+// `pnpm bench queue --cluster [--shards 1,3] [--replicas 1] [--jobs …] [--runs …]`: this repo's queue only
+//   (untraced), on a private Redis Cluster of 3 masters with a replica each, one row per shard count,
+//   with `replicas` as the api sends (WAIT 1 on a cluster); writes bench/results/queue-cluster.json.
 //
 // End-to-end throughput of this repo's Redis Streams queue against BullMQ, untraced and traced,
 // on one private redis-server: for each run a consumer process is started, then a producer
@@ -34,6 +37,9 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '100' },
     'cpu-prof': { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
+    shards: { type: 'string', default: '1,3' },
+    replicas: { type: 'string', default: '1' },
   },
 });
 const MODES = {
@@ -42,7 +48,16 @@ const MODES = {
   bullmq: { system: 'bullmq', traced: false },
   'bullmq-otel': { system: 'bullmq', traced: true },
 };
-const modes = opts.only.split(',').map((m) => m.trim());
+if (opts.cluster) {
+  for (const n of opts.shards.split(',').map(Number)) {
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`--shards takes shard counts, e.g. 1,3 (got ${opts.shards})`);
+    MODES[`cluster-${n}-shard${n === 1 ? '' : 's'}`] = { system: 'queue', traced: false, shards: n };
+  }
+}
+const modes = opts.cluster
+  ? Object.keys(MODES).filter((m) => MODES[m].shards)
+  : opts.only.split(',').map((m) => m.trim());
 for (const m of modes)
   if (!MODES[m]) throw new Error(`unknown mode ${m}; known: ${Object.keys(MODES).join(', ')}`);
 if (!['noop', 'otlp'].includes(opts.exporter)) throw new Error('--exporter is noop or otlp');
@@ -62,8 +77,8 @@ if (!opts['skip-build']) {
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
-const { startOtlpReceiver, startRedis } = await import('@media-cluster/testkit');
-const { Redis } = await import('ioredis');
+const { startOtlpReceiver, startRedis, startRedisCluster } = await import('@media-cluster/testkit');
+const { Redis, Cluster } = await import('ioredis');
 
 function startRole(role, env) {
   const args = [];
@@ -86,22 +101,34 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const redisServer = await startRedis({ appendOnly: false });
+const clusterStarted = Date.now();
+const redisServer = opts.cluster ? await startRedisCluster() : await startRedis({ appendOnly: false });
+const clusterStartMs = opts.cluster ? Date.now() - clusterStarted : undefined;
+if (opts.cluster) console.log(`cluster of 6 nodes up in ${clusterStartMs} ms`);
 const receiver = opts.exporter === 'otlp' ? await startOtlpReceiver() : undefined;
-const admin = new Redis(redisServer.url);
+const clusterNodes = opts.cluster ? redisServer.nodesEnv : '';
+const admin = opts.cluster
+  ? new Cluster(clusterNodes.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })))
+  : new Redis(redisServer.url);
+// FLUSHALL runs per node: on a cluster, on every master.
+const flush = () =>
+  opts.cluster ? Promise.all(admin.nodes('master').map((node) => node.flushall())) : admin.flushall();
 const perMode = Object.fromEntries(modes.map((m) => [m, []]));
 try {
   for (let run = 1; run <= runs; run++) {
     for (const mode of modes) {
-      const { system, traced } = MODES[mode];
-      await admin.flushall();
+      const { system, traced, shards } = MODES[mode];
+      await flush();
       receiver?.reset();
       const env = {
         BENCH_SYSTEM: system,
         BENCH_TRACED: traced ? '1' : '0',
         BENCH_EXPORTER: opts.exporter,
         BENCH_OTLP_URL: receiver?.grpcEndpoint ?? '',
-        BENCH_REDIS_URL: redisServer.url,
+        BENCH_REDIS_URL: redisServer.url ?? '',
+        BENCH_CLUSTER_NODES: clusterNodes,
+        BENCH_SHARDS: String(shards ?? 1),
+        BENCH_REPLICAS: opts.cluster ? opts.replicas : '0',
         BENCH_QUEUE: `bench-${mode}-${run}`,
         BENCH_JOBS: String(jobs),
         BENCH_INFLIGHT: opts.inflight,
@@ -191,10 +218,22 @@ for (const [a, b, min] of GOALS) {
     `${a} / ${b} = ${r.ratio.toFixed(2)}x (median of per-run ${r.perRun.map((x) => x.toFixed(2)).join(' ')}); goal >= ${min}x: ${goal(r.ratio, min)}`,
   );
 }
+const sharded = opts.cluster && modes.length > 1 ? ratio(modes.at(-1), modes[0]) : undefined;
+if (sharded) {
+  ratios.push({
+    of: modes.at(-1),
+    over: modes[0],
+    ratio: +sharded.ratio.toFixed(3),
+    per_run: sharded.perRun.map((x) => +x.toFixed(3)),
+  });
+  console.log(
+    `${modes.at(-1)} / ${modes[0]} = ${sharded.ratio.toFixed(2)}x (median of per-run ${sharded.perRun.map((x) => x.toFixed(2)).join(' ')})`,
+  );
+}
 
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(
-  join(here, 'results', 'queue.json'),
+  join(here, 'results', opts.cluster ? 'queue-cluster.json' : 'queue.json'),
   `${JSON.stringify(
     {
       rows,
@@ -210,6 +249,16 @@ writeFileSync(
         exporter: opts.exporter,
         concurrency: Number(opts.concurrency),
         queue_batch_size: Number(opts.concurrency),
+        cluster: opts.cluster
+          ? {
+              nodes: '3 masters + 3 replicas, one machine',
+              replicas_waited: Number(opts.replicas),
+              start_ms: clusterStartMs,
+              consumers: 1,
+              producers: 1,
+            }
+          : undefined,
+        load_average: (await import('node:os')).loadavg(),
         cpu_us_per_job: cpu,
         node: process.version,
         date: new Date().toISOString(),

@@ -3,6 +3,11 @@ export const env = {
   system: process.env.BENCH_SYSTEM, // 'queue' | 'bullmq'
   traced: process.env.BENCH_TRACED === '1',
   redisUrl: process.env.BENCH_REDIS_URL,
+  /** `host:port,...` of a Redis Cluster (then `redisUrl` is unused). */
+  clusterNodes: process.env.BENCH_CLUSTER_NODES ?? '',
+  shards: Number(process.env.BENCH_SHARDS ?? 1),
+  /** Replicas the producer waits for (WAIT), as the api does on a cluster. */
+  replicas: Number(process.env.BENCH_REPLICAS ?? 0),
   name: process.env.BENCH_QUEUE,
   jobs: Number(process.env.BENCH_JOBS),
   inflight: Number(process.env.BENCH_INFLIGHT),

@@ -34,12 +34,14 @@ function record(enqueuedAt) {
 let close;
 let pending = async () => 0;
 if (env.system === 'queue') {
-  const { Redis } = await import('ioredis');
-  const { createConsumer, queueNames } = await import('@media-cluster/queue');
-  const redis = new Redis(env.redisUrl);
+  const { connectRedis, createConsumer, queueNames } = await import('@media-cluster/queue');
+  const redis = connectRedis({
+    url: env.redisUrl,
+    clusterNodes: env.clusterNodes.split(',').filter(Boolean),
+  });
   const consumer = createConsumer({
     redis,
-    names: queueNames(env.name),
+    names: queueNames(env.name, { shards: env.shards }),
     concurrency: env.concurrency,
     batchSize: env.concurrency,
     handler: async (job) => record(job.enqueuedAt),

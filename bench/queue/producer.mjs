@@ -11,11 +11,17 @@ const tracing = env.traced
 let add;
 let close;
 if (env.system === 'queue') {
-  const { Redis } = await import('ioredis');
-  const { createProducer, queueNames } = await import('@media-cluster/queue');
-  const redis = new Redis(env.redisUrl);
-  const producer = createProducer({ redis, names: queueNames(env.name) });
-  add = (i) => producer.send({ jobId: `job-${i}`, petId: `pet-${i % 100}` });
+  const { connectRedis, createProducer, queueNames } = await import('@media-cluster/queue');
+  const redis = connectRedis({
+    url: env.redisUrl,
+    clusterNodes: env.clusterNodes.split(',').filter(Boolean),
+  });
+  const producer = createProducer({
+    redis,
+    names: queueNames(env.name, { shards: env.shards }),
+    replicas: env.replicas,
+  });
+  add = (i) => producer.send({ jobId: `job-${i}`, partitionKey: `pet-${i % 100}` });
   close = async () => {
     await producer.close();
     await redis.quit();

@@ -9,6 +9,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
@@ -60,5 +61,31 @@ func components() (otelcol.Factories, error) {
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
+	// What `otelcol-media-cluster components` reports per component, as ocb writes it.
+	factories.ExtensionModules = map[component.Type]string{
+		healthcheckextension.NewFactory().Type(): contrib + "/extension/healthcheckextension " + release,
+	}
+	factories.ReceiverModules = map[component.Type]string{
+		otlpreceiver.NewFactory().Type(): core + "/receiver/otlpreceiver " + release,
+	}
+	factories.ProcessorModules = map[component.Type]string{
+		memorylimiterprocessor.NewFactory().Type(): core + "/processor/memorylimiterprocessor " + release,
+		batchprocessor.NewFactory().Type():         core + "/processor/batchprocessor " + release,
+	}
+	factories.ConnectorModules = map[component.Type]string{
+		spanmetricsconnector.NewFactory().Type(): contrib + "/connector/spanmetricsconnector " + release,
+	}
+	factories.ExporterModules = map[component.Type]string{
+		otlpexporter.NewFactory().Type():       core + "/exporter/otlpexporter " + release,
+		prometheusexporter.NewFactory().Type(): contrib + "/exporter/prometheusexporter " + release,
+		debugexporter.NewFactory().Type():      core + "/exporter/debugexporter " + release,
+	}
 	return factories, nil
 }
+
+const (
+	core    = "go.opentelemetry.io/collector"
+	contrib = "github.com/open-telemetry/opentelemetry-collector-contrib"
+	// Every module above is at this release (go.mod); .env pins the same contrib image.
+	release = "v0.165.0"
+)

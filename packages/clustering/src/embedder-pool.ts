@@ -33,7 +33,7 @@ export interface EmbedderPoolOptions {
   tasksPerWorker?: number;
   /**
    * Heap limits per thread (worker_threads `resourceLimits`): a thread that exceeds them dies, its
-   * photos fail with WORKER_FAILED and it is replaced, instead of the whole process running out.
+   * photos fail with CLUSTERING_WORKER_FAILED and it is replaced, instead of the whole process running out.
    * @defaultValue Node's defaults (no extra limit)
    */
   resourceLimits?: ResourceLimits;
@@ -68,7 +68,7 @@ export interface EmbedderPool {
    *   pool is closed or a thread died (the job should be retried).
    */
   process(bytes: Uint8Array): Promise<ProcessedPhoto>;
-  /** Rejects queued and in-flight photos with POOL_CLOSED and stops every thread. Idempotent. */
+  /** Rejects queued and in-flight photos with CLUSTERING_POOL_CLOSED and stops every thread. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -108,7 +108,7 @@ function workerEntry(module?: URL): { script: string | URL; eval: boolean } {
  * A pool of worker threads that decode, embed and score photos off the main thread, so the
  * caller's event loop (stream consumer, metrics endpoint) stays responsive. Threads start on the
  * first photo and are replaced if one dies.
- * @throws EmbedderPoolError UNKNOWN_EMBEDDER at once for a bad `embedder`.
+ * @throws EmbedderPoolError CLUSTERING_UNKNOWN_EMBEDDER at once for a bad `embedder`.
  */
 export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool {
   const spec = embedderSpec(opts.embedder ?? 'default');
@@ -148,7 +148,9 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
       } else if (res.error.name === 'PhotoRejectedError' && isPhotoRejectionReason(res.error.code)) {
         task.reject(new PhotoRejectedError(res.error.code, res.error.message));
       } else {
-        task.reject(new EmbedderPoolError('WORKER_FAILED', `embedding failed: ${res.error.message}`));
+        task.reject(
+          new EmbedderPoolError('CLUSTERING_WORKER_FAILED', `embedding failed: ${res.error.message}`),
+        );
       }
       pump();
     });
@@ -159,8 +161,8 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
       for (const task of slot.inFlight.values()) {
         task.reject(
           closed
-            ? new EmbedderPoolError('POOL_CLOSED', 'the embedder pool was closed')
-            : new EmbedderPoolError('WORKER_FAILED', `embedder thread died: ${error.message}`, {
+            ? new EmbedderPoolError('CLUSTERING_POOL_CLOSED', 'the embedder pool was closed')
+            : new EmbedderPoolError('CLUSTERING_WORKER_FAILED', `embedder thread died: ${error.message}`, {
                 cause: error,
               }),
         );
@@ -200,7 +202,10 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
     clusterThreshold: spec.clusterThreshold,
     size,
     process(bytes: Uint8Array): Promise<ProcessedPhoto> {
-      if (closed) return Promise.reject(new EmbedderPoolError('POOL_CLOSED', 'the embedder pool was closed'));
+      if (closed)
+        return Promise.reject(
+          new EmbedderPoolError('CLUSTERING_POOL_CLOSED', 'the embedder pool was closed'),
+        );
       if (!(bytes instanceof Uint8Array)) return Promise.reject(new TypeError('process() expects a Buffer'));
       // A private copy: the caller keeps its buffer, and ours can be moved to the thread without a copy.
       const copy = new Uint8Array(bytes);
@@ -213,13 +218,13 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
       if (closing) return closing;
       closed = true;
       for (const task of queue.splice(0)) {
-        task.reject(new EmbedderPoolError('POOL_CLOSED', 'the embedder pool was closed'));
+        task.reject(new EmbedderPoolError('CLUSTERING_POOL_CLOSED', 'the embedder pool was closed'));
       }
       closing = Promise.allSettled(slots.map((s) => s.worker.terminate())).then(() => {
         // 'exit' handlers reject what was in flight; this catches a thread that never got to exit.
         for (const s of slots.splice(0)) {
           for (const task of s.inFlight.values()) {
-            task.reject(new EmbedderPoolError('POOL_CLOSED', 'the embedder pool was closed'));
+            task.reject(new EmbedderPoolError('CLUSTERING_POOL_CLOSED', 'the embedder pool was closed'));
           }
         }
       });

@@ -44,13 +44,13 @@ const SPECS: Readonly<Record<EmbedderName, EmbedderSpec>> = {
 
 /**
  * Name, model version and tuned cluster threshold of an embedder, without loading it.
- * @throws EmbedderPoolError UNKNOWN_EMBEDDER
+ * @throws EmbedderPoolError CLUSTERING_UNKNOWN_EMBEDDER
  */
 export function embedderSpec(choice: string = 'default'): EmbedderSpec {
   const name = choice === 'default' ? DEFAULT_EMBEDDER : choice;
   if (!(EMBEDDER_NAMES as readonly string[]).includes(name)) {
     throw new EmbedderPoolError(
-      'UNKNOWN_EMBEDDER',
+      'CLUSTERING_UNKNOWN_EMBEDDER',
       `unknown embedder "${choice}"; expected one of default, ${EMBEDDER_NAMES.join(', ')}`,
     );
   }

@@ -1,10 +1,10 @@
 export type EmbedderPoolErrorCode =
   /** `close()` was called before the task ran. */
-  | 'POOL_CLOSED'
+  | 'CLUSTERING_POOL_CLOSED'
   /** A pool thread died (crash, OOM) or could not start its embedder. */
-  | 'WORKER_FAILED'
+  | 'CLUSTERING_WORKER_FAILED'
   /** `embedder` names no known embedder. */
-  | 'UNKNOWN_EMBEDDER';
+  | 'CLUSTERING_UNKNOWN_EMBEDDER';
 
 /** The pool itself failed (not the photo): the job should be retried. */
 export class EmbedderPoolError extends Error {

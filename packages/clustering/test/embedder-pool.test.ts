@@ -68,7 +68,7 @@ describe('createEmbedderPool', () => {
     });
   });
 
-  it('a thread that runs out of heap inside a job fails that job with WORKER_FAILED, is replaced, and the rest go on', async () => {
+  it('a thread that runs out of heap inside a job fails that job with CLUSTERING_WORKER_FAILED, is replaced, and the rest go on', async () => {
     // A heap the thread starts in comfortably (Node 24 aborts the whole process when a thread's
     // limit is too small to even start it); the marked job then really exhausts it.
     const pool = open({
@@ -84,7 +84,7 @@ describe('createEmbedderPool', () => {
     expect(oom?.status).toBe('rejected');
     const error = (oom as PromiseRejectedResult).reason;
     expect(error).toBeInstanceOf(EmbedderPoolError);
-    expect(error.code).toBe('WORKER_FAILED');
+    expect(error.code).toBe('CLUSTERING_WORKER_FAILED');
     expect(error.message).toMatch(/memory/i);
     for (const r of [first, ...rest]) expect(r?.status).toBe('fulfilled');
     // Both threads (the replacement included) take work again, side by side.
@@ -92,7 +92,7 @@ describe('createEmbedderPool', () => {
     expect(again.map((r) => r.vector.length)).toEqual([expect.any(Number), expect.any(Number)]);
   });
 
-  it('close() is idempotent and fails queued and later photos with POOL_CLOSED', async () => {
+  it('close() is idempotent and fails queued and later photos with CLUSTERING_POOL_CLOSED', async () => {
     const pool = open({ size: 1, tasksPerWorker: 1 });
     const bytes = readChecked(clusterManifest().files[0]!);
     const pending = Promise.allSettled(Array.from({ length: 6 }, () => pool.process(bytes)));
@@ -101,14 +101,14 @@ describe('createEmbedderPool', () => {
     await first;
     const settled = await pending;
     const closedCount = settled.filter(
-      (r) => r.status === 'rejected' && (r.reason as EmbedderPoolError).code === 'POOL_CLOSED',
+      (r) => r.status === 'rejected' && (r.reason as EmbedderPoolError).code === 'CLUSTERING_POOL_CLOSED',
     ).length;
     expect(closedCount).toBeGreaterThanOrEqual(5); // at most the one in flight may have finished
     expect(
       settled.every(
-        (r) => r.status === 'fulfilled' || (r.reason as EmbedderPoolError).code === 'POOL_CLOSED',
+        (r) => r.status === 'fulfilled' || (r.reason as EmbedderPoolError).code === 'CLUSTERING_POOL_CLOSED',
       ),
     ).toBe(true);
-    await expect(pool.process(bytes)).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(pool.process(bytes)).rejects.toMatchObject({ code: 'CLUSTERING_POOL_CLOSED' });
   });
 });

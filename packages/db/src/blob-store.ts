@@ -7,7 +7,7 @@ import { DbError } from './errors.js';
 export interface BlobStore {
   /** Stores `data` under `sha256` (checked against the bytes); a no-op when present. */
   put(sha256: string, data: Buffer): Promise<void>;
-  /** The bytes; throws `DbError` `BLOB_NOT_FOUND` when absent. */
+  /** The bytes; throws `DbError` `DB_BLOB_NOT_FOUND` when absent. */
   get(sha256: string): Promise<Buffer>;
   has(sha256: string): Promise<boolean>;
 }
@@ -27,7 +27,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 function checkName(sha256: string): void {
   // Also what keeps a name from escaping the root (no "/" or "..").
   if (!SHA256.test(sha256))
-    throw new DbError('INVALID_SHA256', 'A blob name must be 64 lowercase hex characters');
+    throw new DbError('DB_INVALID_SHA256', 'A blob name must be 64 lowercase hex characters');
 }
 
 /**
@@ -58,7 +58,7 @@ export function createFsBlobStore(options: FsBlobStoreOptions): BlobStore {
       checkName(sha256);
       const actual = createHash('sha256').update(data).digest('hex');
       if (actual !== sha256)
-        throw new DbError('BLOB_HASH_MISMATCH', `Bytes hash to ${actual}, not ${sha256}`);
+        throw new DbError('DB_BLOB_HASH_MISMATCH', `Bytes hash to ${actual}, not ${sha256}`);
       if (await has(sha256)) return;
       const folder = folderOf(sha256);
       await mkdir(folder, { recursive: true });
@@ -83,7 +83,7 @@ export function createFsBlobStore(options: FsBlobStoreOptions): BlobStore {
         return await readFile(pathOf(sha256));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new DbError('BLOB_NOT_FOUND', `Blob ${sha256} is not in the store`, { cause: error });
+          throw new DbError('DB_BLOB_NOT_FOUND', `Blob ${sha256} is not in the store`, { cause: error });
         }
         throw error;
       }

@@ -3,7 +3,7 @@
 // table names are unqualified, so `search_path` picks the schema.
 
 export { type BlobStore, createFsBlobStore, type FsBlobStoreOptions } from './blob-store.js';
-export { DbError, type DbErrorCode, isDbError } from './errors.js';
+export { DbError, type DbErrorCode, isDbError, isDbUnavailable } from './errors.js';
 export { isUuid } from './ids.js';
 export {
   type CreateJobResult,

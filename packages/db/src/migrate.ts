@@ -39,7 +39,8 @@ export function listMigrations(dir: string = DEFAULT_DIR): Migration[] {
     .filter((file) => file.endsWith('.sql'))
     .map((file) => {
       const match = FILE.exec(file);
-      if (!match) throw new DbError('MIGRATION_FAILED', `Migration file name "${file}" is not NNN_name.sql`);
+      if (!match)
+        throw new DbError('DB_MIGRATION_FAILED', `Migration file name "${file}" is not NNN_name.sql`);
       const sql = readFileSync(`${dir}/${file}`, 'utf8');
       return {
         version: Number(match[1]),
@@ -51,7 +52,7 @@ export function listMigrations(dir: string = DEFAULT_DIR): Migration[] {
     .sort((a, b) => a.version - b.version);
   migrations.forEach((m, i) => {
     if (i > 0 && migrations[i - 1]!.version === m.version) {
-      throw new DbError('MIGRATION_FAILED', `Two migrations share version ${m.version}`);
+      throw new DbError('DB_MIGRATION_FAILED', `Two migrations share version ${m.version}`);
     }
   });
   cache.set(dir, migrations);
@@ -121,7 +122,7 @@ async function applyOne(client: pg.PoolClient, m: Migration): Promise<void> {
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw new DbError(
-      'MIGRATION_FAILED',
+      'DB_MIGRATION_FAILED',
       `Migration ${m.version}_${m.name} failed: ${(error as Error).message}`,
       { cause: error },
     );
@@ -141,13 +142,13 @@ function checkApplied(migrations: Migration[], applied: Map<number, string>): vo
     const m = known.get(version);
     if (!m) {
       throw new DbError(
-        'MIGRATION_UNKNOWN',
+        'DB_MIGRATION_UNKNOWN',
         `The database has migration ${version}, which this code does not know`,
       );
     }
     if (m.checksum !== checksum) {
       throw new DbError(
-        'MIGRATION_CHANGED',
+        'DB_MIGRATION_CHANGED',
         `Migration ${version}_${m.name} was changed after it was applied; add a new migration instead`,
       );
     }

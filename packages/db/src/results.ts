@@ -8,14 +8,14 @@ import type { Cluster, ClusterInput, ClusteringResult, Job } from './types.js';
 function checkClusters(jobPhotoIds: Set<string>, clusters: ClusterInput[]): void {
   const seen = new Set<string>();
   clusters.forEach((c, index) => {
-    if (c.photoIds.length === 0) throw new DbError('INVALID_RESULT', `Cluster ${index} has no photos`);
+    if (c.photoIds.length === 0) throw new DbError('DB_INVALID_RESULT', `Cluster ${index} has no photos`);
     if (!c.photoIds.includes(c.heroPhotoId)) {
-      throw new DbError('INVALID_RESULT', `Cluster ${index}: the hero is not one of its photos`);
+      throw new DbError('DB_INVALID_RESULT', `Cluster ${index}: the hero is not one of its photos`);
     }
     for (const id of c.photoIds) {
       if (!jobPhotoIds.has(id))
-        throw new DbError('INVALID_RESULT', `Cluster ${index}: photo ${id} is not in the job`);
-      if (seen.has(id)) throw new DbError('INVALID_RESULT', `Photo ${id} is in more than one cluster`);
+        throw new DbError('DB_INVALID_RESULT', `Cluster ${index}: photo ${id} is not in the job`);
+      if (seen.has(id)) throw new DbError('DB_INVALID_RESULT', `Photo ${id} is in more than one cluster`);
       seen.add(id);
     }
   });
@@ -28,7 +28,7 @@ async function writeResult(client: pg.PoolClient, jobId: string, clusters: Clust
     [jobId],
   );
   const job = locked.rows[0];
-  if (!job) throw new DbError('JOB_NOT_FOUND', `Job ${jobId} does not exist`);
+  if (!job) throw new DbError('DB_JOB_NOT_FOUND', `Job ${jobId} does not exist`);
   checkClusters(new Set(job.photo_ids), clusters);
 
   // Replace, never add to, an earlier result of this job (a redelivery).
@@ -59,8 +59,8 @@ async function writeResult(client: pg.PoolClient, jobId: string, clusters: Clust
 /**
  * Worker: stores a job's clusters and marks it `succeeded`, in ONE transaction.
  * Any earlier result of the same job is replaced, so a redelivered job never
- * duplicates rows. Throws `JOB_NOT_FOUND` for an unknown job and
- * `INVALID_RESULT` when a cluster is empty, its hero is not a member, or a
+ * duplicates rows. Throws `DB_JOB_NOT_FOUND` for an unknown job and
+ * `DB_INVALID_RESULT` when a cluster is empty, its hero is not a member, or a
  * photo is not the job's or is in two clusters (nothing is written then).
  *
  * Given a pool, it checks out a client for the transaction; given a client,
@@ -71,7 +71,7 @@ export async function saveJobResult(
   jobId: string,
   clusters: ClusterInput[],
 ): Promise<Job> {
-  if (!isUuid(jobId)) throw new DbError('JOB_NOT_FOUND', `Job ${jobId} does not exist`);
+  if (!isUuid(jobId)) throw new DbError('DB_JOB_NOT_FOUND', `Job ${jobId} does not exist`);
   const isClient = typeof (db as pg.PoolClient).release === 'function';
   const client = isClient ? (db as pg.PoolClient) : await (db as pg.Pool).connect();
   let broken: Error | undefined;

@@ -38,21 +38,21 @@ describe('createFsBlobStore', () => {
   it('refuses bytes that do not match the name', async () => {
     const name = sha(Buffer.from('one'));
     await expect(store.put(name, Buffer.from('two'))).rejects.toSatisfy((e) =>
-      isDbError(e, 'BLOB_HASH_MISMATCH'),
+      isDbError(e, 'DB_BLOB_HASH_MISMATCH'),
     );
     expect(await store.has(name)).toBe(false);
   });
 
-  it('reports a missing blob with BLOB_NOT_FOUND', async () => {
+  it('reports a missing blob with DB_BLOB_NOT_FOUND', async () => {
     await expect(store.get(sha(Buffer.from('absent')))).rejects.toSatisfy((e) =>
-      isDbError(e, 'BLOB_NOT_FOUND'),
+      isDbError(e, 'DB_BLOB_NOT_FOUND'),
     );
   });
 
   it('refuses names that are not sha256 hex (no path escapes)', async () => {
     for (const name of ['../../etc/passwd', 'ABC', `${'a'.repeat(63)}/`, 'A'.repeat(64)]) {
-      await expect(store.has(name)).rejects.toSatisfy((e) => isDbError(e, 'INVALID_SHA256'));
-      await expect(store.get(name)).rejects.toSatisfy((e) => isDbError(e, 'INVALID_SHA256'));
+      await expect(store.has(name)).rejects.toSatisfy((e) => isDbError(e, 'DB_INVALID_SHA256'));
+      await expect(store.get(name)).rejects.toSatisfy((e) => isDbError(e, 'DB_INVALID_SHA256'));
     }
   });
 });

@@ -77,7 +77,7 @@ describe('migrate', () => {
       '001_ok.sql': 'CREATE TABLE a (id int);',
       '002_bad.sql': 'CREATE TABLE b (id int); SELECT * FROM no_such_table;',
     });
-    await expect(migrate(db.pool, { dir })).rejects.toSatisfy((e) => isDbError(e, 'MIGRATION_FAILED'));
+    await expect(migrate(db.pool, { dir })).rejects.toSatisfy((e) => isDbError(e, 'DB_MIGRATION_FAILED'));
     const { rows } = await db.pool.query<{ version: number }>('SELECT version FROM schema_migrations');
     expect(rows.map((r) => r.version)).toEqual([1]);
     const b = await db.pool.query(`SELECT to_regclass('b') AS b`);
@@ -96,7 +96,7 @@ describe('migrate', () => {
     await migrate(db.pool, { dir: migrationsDir({ '001_a.sql': 'CREATE TABLE a (id int);' }) });
     const edited = migrationsDir({ '001_a.sql': 'CREATE TABLE a (id bigint);' });
     await expect(migrate(db.pool, { dir: edited })).rejects.toSatisfy((e) =>
-      isDbError(e, 'MIGRATION_CHANGED'),
+      isDbError(e, 'DB_MIGRATION_CHANGED'),
     );
     expect(await migrationsApplied(db.pool, { dir: edited })).toBe(false);
   });
@@ -108,7 +108,7 @@ describe('migrate', () => {
     });
     const older = migrationsDir({ '001_a.sql': 'SELECT 1;' });
     await expect(migrate(db.pool, { dir: older })).rejects.toSatisfy((e) =>
-      isDbError(e, 'MIGRATION_UNKNOWN'),
+      isDbError(e, 'DB_MIGRATION_UNKNOWN'),
     );
   });
 });

@@ -347,13 +347,13 @@ describe('results', () => {
     ];
     for (const clusters of invalid) {
       await expect(saveJobResult(db.pool, jobId, clusters)).rejects.toSatisfy((e) =>
-        isDbError(e, 'INVALID_RESULT'),
+        isDbError(e, 'DB_INVALID_RESULT'),
       );
     }
     expect(await countRows(jobId)).toEqual({ clusters: 0, members: 0 });
     expect((await getJob(db.pool, jobId))!.status).toBe('running');
     await expect(saveJobResult(db.pool, randomUUID(), [])).rejects.toSatisfy((e) =>
-      isDbError(e, 'JOB_NOT_FOUND'),
+      isDbError(e, 'DB_JOB_NOT_FOUND'),
     );
   });
 

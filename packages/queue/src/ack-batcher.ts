@@ -1,9 +1,8 @@
 import { context } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
 import { reconnectDelayMs } from './backoff.js';
 import { QUEUE_INTERNAL_CONTEXT } from './internal-context.js';
 import { FailureLog } from './logger.js';
-import type { QueueLogger } from './types.js';
+import type { QueueLogger, RedisClient } from './types.js';
 
 /** Acks per XACK; a bigger backlog is split. */
 const MAX_BATCH = 500;
@@ -30,7 +29,7 @@ export class AckBatcher {
   };
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly stream: string,
     private readonly group: string,
     logger: QueueLogger,

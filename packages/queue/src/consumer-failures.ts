@@ -1,11 +1,10 @@
-import { type Context, context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
+import { type Context, context, type Span } from '@opentelemetry/api';
 import { retryDelayMs } from './backoff.js';
 import { type ConsumerTelemetry, recordFailure } from './consumer-telemetry.js';
-import { QueueError } from './errors.js';
+import { isRetryable, QueueError } from './errors.js';
 import { type DeadLetterReason, DLQ_FIELDS } from './fields.js';
 import { type JobEntry, jobFields, type ParsedEntry } from './job-entry.js';
-import type { QueueNames } from './keys.js';
+import type { QueueNames, QueueShard } from './keys.js';
 import { describeError } from './logger.js';
 import { type ConsumerMetrics, STATUS_DEAD_LETTERED, STATUS_FAILED } from './metrics.js';
 import type { ResolvedConsumerOptions } from './options.js';
@@ -21,13 +20,13 @@ import {
   EVENT_DEAD_LETTERED,
   EVENT_RETRY_SCHEDULED,
 } from './semconv.js';
-import type { JobMessage, QueueLogger } from './types.js';
+import type { JobMessage, QueueLogger, RedisClient } from './types.js';
 
 /** A malformed entry's fields are kept in the DLQ up to this size. */
 const MAX_RAW_BYTES = 8_192;
 
 export interface ConsumerFailuresDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly names: QueueNames;
   /** This consumer's name in the group. */
   readonly consumer: string;
@@ -47,7 +46,7 @@ export interface ConsumerFailuresDeps {
  * Nothing here throws: a failed move leaves the entry pending for redelivery.
  */
 export class ConsumerFailures {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly names: QueueNames;
   private readonly name: string;
   private readonly o: ConsumerFailuresDeps['options'];
@@ -79,8 +78,8 @@ export class ConsumerFailures {
   }
 
   /**
-   * The handler failed after `seconds`. `aborted`: this consumer aborted it (entry taken
-   * over, or closing), which is not the job's fault.
+   * The handler failed after `seconds`. `lost`: another consumer took the entry over
+   * meanwhile, so the failure is left to it.
    */
   async failed(
     job: JobMessage,
@@ -89,19 +88,18 @@ export class ConsumerFailures {
     seconds: number,
     span: Span,
     ctx: Context,
-    aborted: boolean,
+    lost: boolean,
   ): Promise<void> {
     recordFailure(span, error);
-    if (aborted) {
-      // It stays pending and whoever owns it now (or a consumer claiming it later) settles it.
+    if (lost) {
       this.logger.warn(
         { job_id: job.jobId, entry_id: job.messageId, attempt: job.attempt, consumer: this.name },
-        'job aborted; left pending for redelivery',
+        'job failed after another consumer took it over; its failure is left to that consumer',
       );
       return;
     }
-    // An error that says it can never succeed (e.g. the job does not exist) skips the retries.
-    const retryable = (error as { retryable?: unknown } | null)?.retryable !== false;
+    // A JobError that says it can never succeed (e.g. the job does not exist) skips the retries.
+    const retryable = isRetryable(error);
     if (!retryable || job.attempt >= this.o.maxAttempts) {
       this.deps.metrics.processingDuration.record(seconds, STATUS_DEAD_LETTERED);
       await this.deadLetter(job, entry, retryable ? 'handler_failed' : 'not_retryable', error, span, ctx);
@@ -133,11 +131,12 @@ export class ConsumerFailures {
     await this.hook(ctx, 'onRetry', job, error, nextAttempt);
     const due = Date.now() + delayMs;
     const member = JSON.stringify({ id: job.messageId, f: jobFields(entry, nextAttempt, due) });
+    const shard = this.shard(job.shard);
     try {
       const moved = await runScript(
         this.redis,
         retry2,
-        [this.names.stream, this.names.delayed],
+        [shard.stream, shard.delayed],
         [this.names.group, this.name, job.messageId, due, member],
       );
       if (moved === 1) {
@@ -196,7 +195,7 @@ export class ConsumerFailures {
       type,
       ...this.dlqMeta(job.messageId, job.deliveryCount),
     ];
-    if (await this.moveToDlq(job.messageId, fields)) {
+    if (await this.moveToDlq(this.shard(job.shard), job.messageId, fields)) {
       this.deps.metrics.jobs.add(1, STATUS_DEAD_LETTERED);
       this.deps.metrics.deadLetter.add(1);
       this.logger.error(
@@ -207,8 +206,13 @@ export class ConsumerFailures {
   }
 
   /** An entry without valid job fields: to the DLQ with its raw fields, no retries. */
-  async malformed(id: string, parsed: ParsedEntry & { ok: false }, deliveryCount: number): Promise<void> {
-    const { span, ctx } = this.deps.telemetry.startMalformed(parsed.carrier, id, deliveryCount);
+  async malformed(
+    shard: QueueShard,
+    id: string,
+    parsed: ParsedEntry & { ok: false },
+    deliveryCount: number,
+  ): Promise<void> {
+    const { span } = this.deps.telemetry.startMalformed(parsed.carrier, id, shard.index, deliveryCount);
     const error = new QueueError('QUEUE_MALFORMED_ENTRY', `malformed entry ${id}: ${parsed.reason}`);
     recordFailure(span, error);
     span.addEvent(EVENT_DEAD_LETTERED, {
@@ -216,7 +220,6 @@ export class ConsumerFailures {
       [ATTR_DELIVERY_COUNT]: deliveryCount,
       [ATTR_ERROR_MESSAGE]: parsed.reason,
     });
-    this.callOnMalformed(ctx, id, parsed.reason);
     let raw = JSON.stringify(parsed.carrier);
     if (raw.length > MAX_RAW_BYTES) raw = `${raw.slice(0, MAX_RAW_BYTES)}…`;
     const fields = [
@@ -228,7 +231,7 @@ export class ConsumerFailures {
       raw,
       ...this.dlqMeta(id, deliveryCount),
     ];
-    if (await this.moveToDlq(id, fields)) {
+    if (await this.moveToDlq(shard, id, fields)) {
       this.deps.metrics.deadLetter.add(1);
       this.logger.error(
         { entry_id: id, reason: parsed.reason },
@@ -239,10 +242,11 @@ export class ConsumerFailures {
   }
 
   /** A pending entry that XAUTOCLAIM found deleted: its job is gone, only the id is left to report. */
-  trimmed(id: string): void {
-    const reason = 'entry was trimmed from the stream (MAXLEN) before it was acknowledged';
-    this.logger.error({ entry_id: id, stream: this.names.stream }, reason);
-    this.callOnMalformed(ROOT_CONTEXT, id, reason);
+  trimmed(shard: QueueShard, id: string): void {
+    this.logger.error(
+      { entry_id: id, stream: shard.stream },
+      'entry was trimmed from the stream (MAXLEN) before it was acknowledged',
+    );
   }
 
   private dlqMeta(id: string, deliveryCount: number): string[] {
@@ -258,12 +262,16 @@ export class ConsumerFailures {
     ];
   }
 
-  private async moveToDlq(id: string, fields: string[]): Promise<boolean> {
+  private shard(index: number): QueueShard {
+    return this.names.shards[index] as QueueShard;
+  }
+
+  private async moveToDlq(shard: QueueShard, id: string, fields: string[]): Promise<boolean> {
     try {
       const moved = await runScript(
         this.redis,
         deadLetter2,
-        [this.names.stream, this.names.dlq],
+        [shard.stream, shard.dlq],
         [this.names.group, this.name, id, this.o.maxLen, ...fields],
       );
       if (moved === 0) {
@@ -297,14 +305,6 @@ export class ConsumerFailures {
       else await context.with(ctx, () => hooks.onDeadLetter?.(job, error));
     } catch (hookError) {
       this.logger.error({ err: hookError, hook: name, job_id: job.jobId }, 'queue hook failed');
-    }
-  }
-
-  private callOnMalformed(ctx: Context, id: string, reason: string): void {
-    try {
-      context.with(ctx, () => this.o.hooks.onMalformed?.(id, reason));
-    } catch (hookError) {
-      this.logger.error({ err: hookError, hook: 'onMalformed', entry_id: id }, 'queue hook failed');
     }
   }
 }

@@ -18,6 +18,7 @@ import {
   ATTR_JOB_ID,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
@@ -46,14 +47,15 @@ export class ConsumerTelemetry {
   private readonly tracer = trace.getTracer(SCOPE_NAME, VERSION);
   private readonly spanName: string;
   private readonly attributes: Attributes;
-  private readonly linkMode: boolean;
+  /** With one shard there is no partition to name: the spans look as before sharding. */
+  private readonly sharded: boolean;
 
-  constructor(names: QueueNames, parentMode: 'parent' | 'link') {
-    this.spanName = processSpanName(names.stream);
-    this.linkMode = parentMode === 'link';
+  constructor(names: QueueNames) {
+    this.spanName = processSpanName(names.destination);
+    this.sharded = names.shards.length > 1;
     this.attributes = {
       [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_REDIS,
-      [ATTR_MESSAGING_DESTINATION_NAME]: names.stream,
+      [ATTR_MESSAGING_DESTINATION_NAME]: names.destination,
       [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_PROCESS,
       [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_PROCESS,
       [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: names.group,
@@ -67,12 +69,14 @@ export class ConsumerTelemetry {
   start(
     carrier: Readonly<Record<string, string>>,
     messageId: string,
+    shard: number,
     jobId: string,
     attempt: number,
     deliveryCount: number,
   ): ProcessSpan {
     const attributes = this.attributes;
     attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
+    if (this.sharded) attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(shard);
     attributes[ATTR_JOB_ID] = jobId;
     attributes[ATTR_ATTEMPT] = attempt;
     return this.startWith(carrier, attributes, deliveryCount);
@@ -82,10 +86,12 @@ export class ConsumerTelemetry {
   startMalformed(
     carrier: Readonly<Record<string, string>>,
     messageId: string,
+    shard: number,
     deliveryCount: number,
   ): ProcessSpan {
     const { [ATTR_JOB_ID]: _job, [ATTR_ATTEMPT]: _attempt, ...attributes } = this.attributes;
     attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
+    if (this.sharded) attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(shard);
     return this.startWith(carrier, attributes, deliveryCount);
   }
 
@@ -99,16 +105,14 @@ export class ConsumerTelemetry {
     const links: Link[] | undefined = producer ? [{ context: producer }] : undefined;
     const span = this.tracer.startSpan(
       this.spanName,
-      { kind: SpanKind.CONSUMER, attributes, links, root: this.linkMode },
+      { kind: SpanKind.CONSUMER, attributes, links },
       extracted,
     );
     if (deliveryCount > 1) {
       span.setAttribute(ATTR_DELIVERY_COUNT, deliveryCount);
       span.addEvent(EVENT_REDELIVERED, { [ATTR_DELIVERY_COUNT]: deliveryCount });
     }
-    // In link mode the producer span must not become the parent of the handler's spans.
-    const base = this.linkMode ? trace.deleteSpan(extracted) : extracted;
-    return { span, ctx: trace.setSpan(base, span) };
+    return { span, ctx: trace.setSpan(extracted, span) };
   }
 }
 

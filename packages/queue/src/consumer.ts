@@ -1,15 +1,17 @@
 import { context } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
-import { reconnectDelayMs } from './backoff.js';
 import { ConsumerFailures } from './consumer-failures.js';
 import { ConsumerMaintenance } from './consumer-maintenance.js';
+import { ConsumerReader } from './consumer-reader.js';
 import { ConsumerTelemetry } from './consumer-telemetry.js';
 import { QueueError } from './errors.js';
+import { ensureGroup, groupStats } from './group-stats.js';
 import { QUEUE_INTERNAL_CONTEXT } from './internal-context.js';
-import type { ConsumerState, InFlight, StreamEntry } from './internal-types.js';
+import type { ConsumerState, Delivery, InFlight } from './internal-types.js';
 import { type JobEntry, parseEntry } from './job-entry.js';
-import { FailureLog } from './logger.js';
+import { JobSlots } from './job-slots.js';
+import type { QueueShard } from './keys.js';
+import { warnAboutLegacyKeys } from './legacy-keys.js';
 import {
   type ConsumerMetrics,
   createConsumerMetrics,
@@ -17,85 +19,84 @@ import {
   STATUS_SUCCEEDED,
 } from './metrics.js';
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js';
-import {
-  closeReader,
-  delay,
-  openReader,
-  readerConnectionName,
-  UNBLOCK_GRACE_MS,
-  unblockReader,
-} from './reader-connection.js';
 import { deleteConsumer1, runScript } from './scripts/index.js';
-import type { Consumer, ConsumerOptions, JobMessage, QueueStats } from './types.js';
-
-type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
+import type { Consumer, ConsumerOptions, JobMessage, QueueStats, RedisClient } from './types.js';
 
 /**
- * Reads jobs from the stream with a consumer group and runs the handler on
- * each, at most `concurrency` at a time. See {@link ConsumerOptions}.
+ * Reads jobs from every shard's stream with a consumer group and runs the
+ * handler on each, at most `concurrency` at a time. See {@link ConsumerOptions}.
  */
 export function createConsumer(options: ConsumerOptions): Consumer {
   return new StreamConsumer(resolveConsumerOptions(options));
 }
 
 /**
- * Lifecycle, the read loop and the hot path of one job. Failure paths live in
- * {@link ConsumerFailures}, background loops (takeover, retry promotion,
- * heartbeat) in {@link ConsumerMaintenance}.
+ * Lifecycle and the hot path of one job. The blocking read loops (one per
+ * shard) live in {@link ConsumerReader}, slot accounting in {@link JobSlots},
+ * failure paths in {@link ConsumerFailures}, background loops (takeover, retry
+ * promotion, heartbeat) in {@link ConsumerMaintenance}.
  */
 class StreamConsumer implements Consumer {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly names: ResolvedConsumerOptions['names'];
   private readonly name: string;
-  private readonly readerName: string;
   private readonly telemetry: ConsumerTelemetry;
   private readonly metrics: ConsumerMetrics;
-  private readonly acks: AckBatcher;
+  /** Per shard. */
+  private readonly acks: AckBatcher[];
+  /** Per shard. */
+  private readonly readers: ConsumerReader[];
   private readonly failures: ConsumerFailures;
   private readonly maintenance: ConsumerMaintenance;
-  private readonly jobs = new Map<string, InFlight>();
-  /** Handlers' signal (unless `abortOnTakeover`): aborted when close() has waited `drainTimeoutMs`. */
-  private readonly closing = new AbortController();
+  private readonly slots: JobSlots;
   private state: ConsumerState = 'new';
-  private reader: Redis | undefined;
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
-  private loopDone: Promise<void> | undefined;
-  private slotFreed: (() => void) | undefined;
-  private drained: (() => void) | undefined;
-  private wakeLoop: (() => void) | undefined;
   private unregisterGauges: (() => void) | undefined;
-  private readonly readFailures: FailureLog;
   readonly groupKey: string;
 
   constructor(private readonly o: ResolvedConsumerOptions) {
-    this.redis = o.redis;
-    this.names = o.names;
-    this.name = o.consumer;
-    this.readerName = readerConnectionName(o.consumer);
-    this.groupKey = `${o.names.stream}\u0000${o.names.group}`;
-    this.telemetry = new ConsumerTelemetry(o.names, o.parentMode);
+    const { redis, names, logger, consumer } = o;
+    this.redis = redis;
+    this.names = names;
+    this.name = consumer;
+    this.groupKey = `${names.destination}\u0000${names.group}`;
+    this.slots = new JobSlots(o.concurrency, names.shards.length, (delivery) => this.dispatch(delivery));
+    this.telemetry = new ConsumerTelemetry(names);
     this.metrics = createConsumerMetrics();
-    this.acks = new AckBatcher(o.redis, o.names.stream, o.names.group, o.logger);
-    const fields = { stream: o.names.stream, group: o.names.group, consumer: o.consumer };
-    this.readFailures = new FailureLog(o.logger, 'XREADGROUP', fields);
-    const { redis, names, logger } = o;
+    const state = () => this.state;
+    this.acks = names.shards.map((shard) => new AckBatcher(redis, shard.stream, names.group, logger));
+    this.readers = names.shards.map(
+      (shard) =>
+        new ConsumerReader({
+          redis,
+          shard,
+          shards: names.shards.length,
+          group: names.group,
+          consumer,
+          blockMs: o.blockMs,
+          batchSize: o.batchSize,
+          logger,
+          state,
+          slots: this.slots,
+          ensureGroup: () => ensureGroup(redis, shard.stream, names.group),
+        }),
+    );
     this.maintenance = new ConsumerMaintenance({
       redis,
       names,
-      consumer: o.consumer,
+      consumer,
       options: o,
       logger,
-      jobs: this.jobs,
+      slots: this.slots,
       acks: this.acks,
-      state: () => this.state,
-      dispatch: (id, entryFields, deliveryCount) => this.dispatch(id, entryFields, deliveryCount),
-      onTrimmed: (id) => this.failures.trimmed(id),
+      state,
+      onTrimmed: (shard, id) => this.failures.trimmed(shard, id),
     });
     this.failures = new ConsumerFailures({
       redis,
       names,
-      consumer: o.consumer,
+      consumer,
       options: o,
       telemetry: this.telemetry,
       metrics: this.metrics,
@@ -105,7 +106,7 @@ class StreamConsumer implements Consumer {
   }
 
   get inflight(): number {
-    return this.jobs.size;
+    return this.slots.size;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -129,32 +130,24 @@ class StreamConsumer implements Consumer {
   }
 
   private async doStart(): Promise<void> {
-    await this.ensureGroup();
+    const { redis, names } = this;
+    await Promise.all(names.shards.map((shard) => ensureGroup(redis, shard.stream, names.group)));
+    await warnAboutLegacyKeys(redis, names, this.o.logger);
     if (this.state !== 'starting') return;
-    const reader = openReader(this.redis, this.readerName, this.o.logger, this.name);
-    this.reader = reader;
     this.state = 'running';
     this.unregisterGauges = registerGaugeSource(this);
-    this.loopDone = this.readLoop(reader);
+    for (const reader of this.readers) reader.start();
     this.maintenance.start();
     this.o.logger.info(
       {
-        stream: this.names.stream,
-        group: this.names.group,
+        queue: names.destination,
+        streams: names.shards.map((s) => s.stream),
+        group: names.group,
         consumer: this.name,
         concurrency: this.o.concurrency,
       },
       'queue consumer started',
     );
-  }
-
-  private async ensureGroup(): Promise<void> {
-    try {
-      // From '0', not '$': jobs enqueued before the first worker started are not skipped.
-      await this.redis.xgroup('CREATE', this.names.stream, this.names.group, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('BUSYGROUP')) throw error;
-    }
   }
 
   close(): Promise<void> {
@@ -171,14 +164,11 @@ class StreamConsumer implements Consumer {
         ['finish starting', async () => this.startPromise?.catch(() => undefined)],
         ['stop reading', () => this.stopReading()],
         ['finish background work', () => this.maintenance.settle()],
-        ['finish in-flight jobs', () => this.drainJobs()],
+        ['finish in-flight jobs', () => this.slots.drain()],
         ['stop the heartbeat', async () => this.maintenance.stopHeartbeat()],
-        ['acknowledge finished jobs', () => this.acks.drain()],
-        [
-          'leave the consumer group',
-          () => runScript(this.redis, deleteConsumer1, [this.names.stream], [this.names.group, this.name]),
-        ],
-        ['close the reader connection', async () => this.reader && closeReader(this.reader)],
+        ['acknowledge finished jobs', () => Promise.all(this.acks.map((acks) => acks.drain()))],
+        ['leave the consumer group', () => this.leaveGroup()],
+        ['close the reader connections', () => Promise.all(this.readers.map((reader) => reader.close()))],
       ];
       for (const [what, step] of steps) {
         try {
@@ -195,171 +185,48 @@ class StreamConsumer implements Consumer {
 
   private async stopReading(): Promise<void> {
     this.maintenance.stopClaimAndPromote();
-    this.slotFreed?.();
-    this.wakeLoop?.();
-    if (!this.loopDone) return;
-    const exited = await Promise.race([this.loopDone.then(() => true), delay(0).then(() => false)]);
-    if (exited) return;
-    await unblockReader(this.redis, this.readerName).catch((error) =>
-      this.o.logger.warn(
-        { err: error, consumer: this.name },
-        'CLIENT UNBLOCK failed; dropping the reader connection',
-      ),
+    this.slots.wakeReaders();
+    await Promise.all(this.readers.map((reader) => reader.stop()));
+  }
+
+  private leaveGroup(): Promise<unknown> {
+    const { redis, names, name } = this;
+    return Promise.all(
+      names.shards.map((shard) => runScript(redis, deleteConsumer1, [shard.stream], [names.group, name])),
     );
-    const done = await Promise.race([
-      this.loopDone.then(() => true),
-      delay(UNBLOCK_GRACE_MS).then(() => false),
-    ]);
-    if (!done) {
-      // Entries Redis delivered into a dropped reply stay pending and are claimed after claimIdleMs.
-      this.reader?.disconnect();
-      await this.loopDone;
-    }
   }
 
-  private async drainJobs(): Promise<void> {
-    if (this.jobs.size === 0) return;
-    const idle = new Promise<void>((resolve) => {
-      this.drained = resolve;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    if (this.o.drainTimeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        this.o.logger.warn(
-          { consumer: this.name, inflight: this.jobs.size, drainTimeoutMs: this.o.drainTimeoutMs },
-          'close(): in-flight jobs still running; aborting their signals',
-        );
-        for (const job of this.jobs.values()) {
-          job.controller?.abort(new QueueError('QUEUE_ABORTED', 'consumer is closing'));
-        }
-        this.closing.abort(new QueueError('QUEUE_ABORTED', 'consumer is closing'));
-      }, this.o.drainTimeoutMs);
-    }
-    try {
-      await idle;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async stats(): Promise<QueueStats> {
-    const groups = (await context.with(QUEUE_INTERNAL_CONTEXT, () =>
-      this.redis.xinfo('GROUPS', this.names.stream),
-    )) as unknown[][];
-    for (const group of groups) {
-      const info = new Map<string, unknown>();
-      for (let i = 0; i + 1 < group.length; i += 2) info.set(String(group[i]), group[i + 1]);
-      if (info.get('name') !== this.names.group) continue;
-      const lag = info.get('lag');
-      return {
-        pending: Number(info.get('pending') ?? 0),
-        lag: lag === null || lag === undefined ? Number.NaN : Number(lag),
-      };
-    }
-    throw new QueueError('QUEUE_GROUP_MISSING', `consumer group ${this.names.group} does not exist`);
-  }
-
-  // ------------------------------------------------------------- reading
-
-  private async readLoop(reader: Redis): Promise<void> {
-    const { stream, group } = this.names;
-    const { concurrency, batchSize, blockMs } = this.o;
-    while (this.state === 'running') {
-      const free = concurrency - this.jobs.size;
-      if (free <= 0) {
-        await this.waitForSlot();
-        continue;
-      }
-      let reply: ReadReply;
-      try {
-        reply = (await reader.xreadgroup(
-          'GROUP',
-          group,
-          this.name,
-          'COUNT',
-          Math.min(free, batchSize),
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          stream,
-          '>',
-        )) as ReadReply;
-      } catch (error) {
-        if (this.state !== 'running') break;
-        const failures = this.readFailures.failed(error);
-        if (error instanceof Error && error.message.startsWith('NOGROUP')) {
-          // The stream or group was deleted (e.g. Redis restarted without persistence).
-          await this.ensureGroup().catch(() => undefined);
-        }
-        await this.pause(reconnectDelayMs(failures));
-        continue;
-      }
-      this.readFailures.succeeded();
-      // Dispatch even when closing: these entries are already in this consumer's pending list.
-      const entries = reply?.[0]?.[1];
-      if (entries) for (const [id, fields] of entries) this.dispatch(id, fields, 1);
-    }
-  }
-
-  /** Waits for a free slot, then one more turn so jobs finishing together free their slots for one bigger read. */
-  private async waitForSlot(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.slotFreed = resolve;
-    });
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeLoop = done;
-    });
-  }
-
-  private dispatch(id: string, fields: string[] | null, deliveryCount: number): void {
-    const controller = this.o.abortOnTakeover ? new AbortController() : undefined;
-    const inFlight: InFlight = { id, controller, span: undefined, lost: false };
-    this.jobs.set(id, inFlight);
-    this.metrics.consumed.add(1);
-    const parsed = parseEntry(fields);
-    if (parsed.ok) this.process(inFlight, parsed.entry, deliveryCount);
-    else this.settleAfter(inFlight, this.failures.malformed(id, parsed, deliveryCount));
-  }
-
-  private release(id: string): void {
-    this.jobs.delete(id);
-    const freed = this.slotFreed;
-    if (freed) {
-      this.slotFreed = undefined;
-      freed();
-    }
-    if (this.jobs.size === 0 && this.drained) {
-      const drained = this.drained;
-      this.drained = undefined;
-      drained();
-    }
+  stats(): Promise<QueueStats> {
+    return groupStats(this.redis, this.names);
   }
 
   /** Releases the slot once `work` (a failure path) is done. */
   private settleAfter(inFlight: InFlight, work: Promise<void>): void {
     work.then(
-      () => this.release(inFlight.id),
+      () => this.slots.release(inFlight.key),
       (error: unknown) => {
         // Only a bug gets here; the entry stays pending and is redelivered.
         this.o.logger.error(
           { err: error, entry_id: inFlight.id, consumer: this.name },
           'queue consumer: unexpected error',
         );
-        this.release(inFlight.id);
+        this.slots.release(inFlight.key);
       },
     );
   }
 
   // ------------------------------------------------------------- one job
+
+  private dispatch({ shard, id, fields, deliveryCount }: Delivery): void {
+    const inFlight = this.slots.add(shard, id);
+    this.metrics.consumed.add(1);
+    const parsed = parseEntry(fields);
+    if (parsed.ok) this.process(inFlight, parsed.entry, deliveryCount);
+    else {
+      const keys = this.names.shards[shard] as QueueShard;
+      this.settleAfter(inFlight, this.failures.malformed(keys, id, parsed, deliveryCount));
+    }
+  }
 
   /**
    * The hot path. Not an async function on purpose: with an SDK registered,
@@ -370,15 +237,18 @@ class StreamConsumer implements Consumer {
     const attempt = entry.attempt + deliveryCount - 1;
     const job: JobMessage = {
       jobId: entry.jobId,
-      petId: entry.petId,
+      payload: entry.payload,
+      partitionKey: entry.partitionKey,
       attempt,
       enqueuedAt: entry.enqueuedAt,
       messageId: inFlight.id,
+      shard: inFlight.shard,
       deliveryCount,
     };
     const { span, ctx } = this.telemetry.start(
       entry.carrier,
       inFlight.id,
+      inFlight.shard,
       entry.jobId,
       attempt,
       deliveryCount,
@@ -394,17 +264,14 @@ class StreamConsumer implements Consumer {
     const onError = (error: unknown) => {
       inFlight.span = undefined;
       const seconds = (performance.now() - started) / 1000;
-      // Aborted by this consumer (entry taken over, or closing): not the job's fault.
-      const aborted = inFlight.lost || !!inFlight.controller?.signal.aborted || this.closing.signal.aborted;
       this.settleAfter(
         inFlight,
-        this.failures.failed(job, entry, error, seconds, span, ctx, aborted).finally(() => span.end()),
+        this.failures.failed(job, entry, error, seconds, span, ctx, inFlight.lost).finally(() => span.end()),
       );
     };
     let result: unknown;
     try {
-      const signal = inFlight.controller?.signal ?? this.closing.signal;
-      result = context.with(ctx, this.o.handler, undefined, job, signal);
+      result = context.with(ctx, this.o.handler, undefined, job);
     } catch (error) {
       onError(error);
       return;
@@ -415,9 +282,9 @@ class StreamConsumer implements Consumer {
         this.metrics.processingDuration.record((performance.now() - started) / 1000, STATUS_SUCCEEDED);
         this.metrics.jobs.add(1, STATUS_SUCCEEDED);
         span.end();
-        this.acks.add(inFlight.id);
+        (this.acks[inFlight.shard] as AckBatcher).add(inFlight.id);
       } finally {
-        this.release(inFlight.id);
+        this.slots.release(inFlight.key);
       }
     }, onError);
   }

@@ -1,16 +1,26 @@
 /**
- * Field names of the entries on the job stream (design.md, "Redis Streams"),
- * plus the extra fields a dead-letter entry carries. Nothing else from a
- * request is ever written to the stream.
+ * Field names of the entries on the job stream, plus the extra fields a
+ * dead-letter entry carries. The queue writes nothing else: what a job is
+ * about travels in the caller's opaque `payload`.
  */
 export const JOB_FIELDS = Object.freeze({
   jobId: 'job_id',
-  petId: 'pet_id',
+  /** The caller's ordering key (only when given); the producer also hashes it to pick a shard. */
+  partitionKey: 'partition_key',
+  /** Opaque to the queue (only when given). */
+  payload: 'payload',
   attempt: 'attempt',
   enqueuedAt: 'enqueued_at',
   traceparent: 'traceparent',
   tracestate: 'tracestate',
 } as const);
+
+/**
+ * Entries written before the queue was domain-free carry `pet_id`; such an entry
+ * is still read, with `pet_id` as its partition key, and re-added (retry, DLQ)
+ * with `partition_key`.
+ */
+export const LEGACY_PARTITION_FIELD = 'pet_id';
 
 /**
  * Propagation fields kept on a job: W3C trace context, and `baggage` only when
@@ -43,7 +53,7 @@ export const DLQ_FIELDS = Object.freeze({
 } as const);
 
 /**
- * `handler_failed`: the last allowed attempt threw; `not_retryable`: the handler threw an
- * error with `retryable: false` (it can never succeed, so no attempt is wasted on it).
+ * `handler_failed`: the last allowed attempt threw; `not_retryable`: the handler threw a
+ * `JobError` with `retryable: false` (it can never succeed, so no attempt is wasted on it).
  */
 export type DeadLetterReason = 'handler_failed' | 'not_retryable' | 'max_attempts_exceeded' | 'malformed';

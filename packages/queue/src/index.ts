@@ -1,7 +1,16 @@
+export { type ClusterNode, connectRedis, parseClusterNode, type RedisTarget } from './connect.js';
 export { createConsumer } from './consumer.js';
 export * from './errors.js';
 export { type DeadLetterReason, DLQ_FIELDS, JOB_FIELDS } from './fields.js';
-export { DEFAULT_QUEUE_PREFIX, type QueueNames, queueNames } from './keys.js';
+export {
+  DEFAULT_QUEUE_PREFIX,
+  MAX_SHARDS,
+  type QueueNames,
+  type QueueShard,
+  queueNames,
+  shardFor,
+  slotOf,
+} from './keys.js';
 export { DEFAULTS as QUEUE_DEFAULTS } from './options.js';
 export { createProducer } from './producer.js';
 export { METRIC as QUEUE_METRICS } from './semconv.js';
@@ -15,4 +24,5 @@ export type {
   ProducerOptions,
   QueueLogger,
   QueueStats,
+  RedisClient,
 } from './types.js';

@@ -1,9 +1,10 @@
-import { JOB_FIELDS, PROPAGATION_FIELDS } from './fields.js';
+import { JOB_FIELDS, LEGACY_PARTITION_FIELD, PROPAGATION_FIELDS } from './fields.js';
 
 /** A validated stream entry. `carrier` holds every field, for `propagation.extract`. */
 export interface JobEntry {
   readonly jobId: string;
-  readonly petId: string;
+  readonly partitionKey: string | undefined;
+  readonly payload: string | undefined;
   readonly attempt: number;
   readonly enqueuedAt: number;
   readonly carrier: Readonly<Record<string, string>>;
@@ -13,16 +14,32 @@ export type ParsedEntry =
   | { readonly ok: true; readonly entry: JobEntry }
   | { readonly ok: false; readonly reason: string; readonly carrier: Readonly<Record<string, string>> };
 
-/** Ids are opaque to the queue, but bounded so a bad producer cannot fill logs/DLQ. */
+/** Ids and keys are opaque to the queue, but bounded so a bad producer cannot fill logs/DLQ. */
 export const MAX_ID_LENGTH = 256;
+/** A payload is for references and small parameters, not for data: 64 KiB. */
+export const MAX_PAYLOAD_BYTES = 65_536;
 const POSITIVE_INT = /^[1-9][0-9]{0,8}$/;
 const EPOCH_MS = /^[0-9]{1,15}$/;
 
-function checkId(name: string, value: string | undefined, problems: string[]): void {
-  if (value === undefined) problems.push(`missing field ${name}`);
-  else if (value.length === 0 || value.length > MAX_ID_LENGTH || value.trim() !== value) {
-    problems.push(`invalid ${name} (expected 1..${MAX_ID_LENGTH} characters without surrounding spaces)`);
-  }
+/** What is wrong with an id or partition key, or undefined when it is fine. */
+export function idProblem(value: unknown): string | undefined {
+  if (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_ID_LENGTH &&
+    value.trim() === value
+  )
+    return undefined;
+  return `expected 1..${MAX_ID_LENGTH} characters without surrounding spaces`;
+}
+
+/** What is wrong with a payload, or undefined when it is fine. */
+export function payloadProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'expected a string';
+  // Cheap bound first: UTF-8 needs at most 3 bytes per UTF-16 unit.
+  if (value.length * 3 <= MAX_PAYLOAD_BYTES || Buffer.byteLength(value) <= MAX_PAYLOAD_BYTES)
+    return undefined;
+  return `expected at most ${MAX_PAYLOAD_BYTES} bytes`;
 }
 
 /**
@@ -37,12 +54,17 @@ export function parseEntry(fields: readonly string[] | null | undefined): Parsed
   for (let i = 0; i < fields.length; i += 2) carrier[fields[i] as string] = fields[i + 1] as string;
 
   const jobId = carrier[JOB_FIELDS.jobId];
-  const petId = carrier[JOB_FIELDS.petId];
+  const partitionKey = carrier[JOB_FIELDS.partitionKey] ?? carrier[LEGACY_PARTITION_FIELD];
+  const payload = carrier[JOB_FIELDS.payload];
   const attempt = carrier[JOB_FIELDS.attempt];
   const enqueuedAt = carrier[JOB_FIELDS.enqueuedAt];
   const problems: string[] = [];
-  checkId(JOB_FIELDS.jobId, jobId, problems);
-  checkId(JOB_FIELDS.petId, petId, problems);
+  if (jobId === undefined) problems.push(`missing field ${JOB_FIELDS.jobId}`);
+  else if (idProblem(jobId)) problems.push(`invalid ${JOB_FIELDS.jobId} (${idProblem(jobId)})`);
+  if (partitionKey !== undefined && idProblem(partitionKey))
+    problems.push(`invalid ${JOB_FIELDS.partitionKey} (${idProblem(partitionKey)})`);
+  if (payload !== undefined && payloadProblem(payload))
+    problems.push(`invalid ${JOB_FIELDS.payload} (${payloadProblem(payload)})`);
   if (attempt === undefined) problems.push(`missing field ${JOB_FIELDS.attempt}`);
   else if (!POSITIVE_INT.test(attempt))
     problems.push(`invalid ${JOB_FIELDS.attempt} (expected an integer >= 1)`);
@@ -55,7 +77,8 @@ export function parseEntry(fields: readonly string[] | null | undefined): Parsed
     ok: true,
     entry: {
       jobId: jobId as string,
-      petId: petId as string,
+      partitionKey,
+      payload,
       attempt: Number(attempt),
       enqueuedAt: Number(enqueuedAt),
       carrier,
@@ -63,18 +86,24 @@ export function parseEntry(fields: readonly string[] | null | undefined): Parsed
   };
 }
 
+/** The fields of a new entry in stream order (trace context appended by the caller). */
+export function newJobFields(
+  jobId: string,
+  partitionKey: string | undefined,
+  payload: string | undefined,
+  attempt: number,
+  enqueuedAt: number,
+): string[] {
+  const out = [JOB_FIELDS.jobId, jobId];
+  if (partitionKey !== undefined) out.push(JOB_FIELDS.partitionKey, partitionKey);
+  if (payload !== undefined) out.push(JOB_FIELDS.payload, payload);
+  out.push(JOB_FIELDS.attempt, String(attempt), JOB_FIELDS.enqueuedAt, String(enqueuedAt));
+  return out;
+}
+
 /** The job fields of an entry in stream order, for re-adding (retry) or the DLQ. */
 export function jobFields(entry: JobEntry, attempt: number, enqueuedAt: number): string[] {
-  const out = [
-    JOB_FIELDS.jobId,
-    entry.jobId,
-    JOB_FIELDS.petId,
-    entry.petId,
-    JOB_FIELDS.attempt,
-    String(attempt),
-    JOB_FIELDS.enqueuedAt,
-    String(enqueuedAt),
-  ];
+  const out = newJobFields(entry.jobId, entry.partitionKey, entry.payload, attempt, enqueuedAt);
   // The trace context travels on, so every attempt belongs to the producer's trace.
   for (const key of PROPAGATION_FIELDS) {
     const value = entry.carrier[key];

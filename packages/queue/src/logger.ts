@@ -34,6 +34,8 @@ export class FailureLog {
     private readonly logger: QueueLogger,
     private readonly what: string,
     private readonly fields: object = {},
+    /** What follows `what` on the warning line. */
+    private readonly outcome = 'failed; retrying with backoff',
   ) {}
 
   /** Records a failure; returns how many in a row. */
@@ -41,7 +43,7 @@ export class FailureLog {
     this.failures += 1;
     const obj = { ...this.fields, err: error, failures: this.failures };
     if (this.failures === 1 || this.failures % 50 === 0)
-      this.logger.warn(obj, `${this.what} failed; retrying with backoff`);
+      this.logger.warn(obj, `${this.what} ${this.outcome}`);
     else this.logger.debug?.(obj, `${this.what} failed again`);
     return this.failures;
   }

@@ -15,14 +15,19 @@ export const DEFAULTS = Object.freeze({
   backoff: Object.freeze({ baseMs: 1_000, maxMs: 60_000 }), // 1 s doubling to 60 s
   blockMs: 2_000, // 2 s XREADGROUP BLOCK (close() unblocks it at once)
   batchSize: 100, // entries per XREADGROUP / XAUTOCLAIM
-  parentMode: 'parent' as const,
+  replicas: 0, // replicas that must have an entry before send() resolves (WAIT); 0: no WAIT
+  replicaTimeoutMs: 100, // 100 ms bound of that WAIT (a healthy replica answers within a round trip)
 });
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
-const producerSchema = z.object({ maxLen: int(1, 1e9).default(DEFAULTS.maxLen) });
+const producerSchema = z.strictObject({
+  maxLen: int(1, 1e9).default(DEFAULTS.maxLen),
+  replicas: int(0, 100).default(DEFAULTS.replicas),
+  replicaTimeoutMs: int(1, 60_000).default(DEFAULTS.replicaTimeoutMs),
+});
 
-const consumerSchema = z.object({
+const consumerSchema = z.strictObject({
   consumer: z.string().min(1).max(200).regex(/^\S+$/, 'expected no spaces').optional(),
   concurrency: int(1, 10_000).default(DEFAULTS.concurrency),
   claimIdleMs: int(10, 86_400_000).default(DEFAULTS.claimIdleMs),
@@ -33,9 +38,6 @@ const consumerSchema = z.object({
     .default(DEFAULTS.backoff),
   blockMs: int(1, 600_000).default(DEFAULTS.blockMs),
   batchSize: int(1, 10_000).default(DEFAULTS.batchSize),
-  parentMode: z.enum(['parent', 'link']).default(DEFAULTS.parentMode),
-  drainTimeoutMs: int(0, 86_400_000).optional(),
-  abortOnTakeover: z.boolean().default(false),
   maxLen: int(1, 1e9).default(DEFAULTS.maxLen),
 });
 
@@ -54,11 +56,21 @@ function checkRedis(redis: unknown, issues: string[]): void {
   }
 }
 
+const isName = (value: unknown) => typeof value === 'string' && value.length > 0;
+
 function checkNames(names: QueueNames | undefined, issues: string[]): QueueNames {
   if (names === undefined) return queueNames();
-  for (const key of ['stream', 'group', 'dlq', 'delayed'] as const) {
-    if (typeof names[key] !== 'string' || names[key].length === 0)
-      issues.push(`names.${key}: expected a name`);
+  for (const key of ['prefix', 'destination', 'group'] as const) {
+    if (!isName(names?.[key])) issues.push(`names.${key}: expected a name (build names with queueNames())`);
+  }
+  if (!Array.isArray(names?.shards) || names.shards.length === 0) {
+    issues.push('names.shards: expected at least one shard (build names with queueNames())');
+  } else {
+    names.shards.forEach((shard, i) => {
+      for (const key of ['stream', 'dlq', 'delayed'] as const) {
+        if (!isName(shard?.[key])) issues.push(`names.shards[${i}].${key}: expected a key name`);
+      }
+    });
   }
   return names;
 }
@@ -67,10 +79,11 @@ export function resolveProducerOptions(options: ProducerOptions) {
   const issues: string[] = [];
   checkRedis(options?.redis, issues);
   const names = checkNames(options?.names, issues);
-  const parsed = producerSchema.safeParse({ maxLen: options?.maxLen });
+  const { redis: _redis, names: _names, logger, ...rest } = options ?? ({} as ProducerOptions);
+  const parsed = producerSchema.safeParse(rest);
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) fail(issues);
-  return { redis: options.redis, names, ...parsed.data };
+  return { redis: options.redis, names, logger: logger ?? diagLogger, ...parsed.data };
 }
 
 export function defaultConsumerName(): string {
@@ -83,10 +96,11 @@ export function resolveConsumerOptions(options: ConsumerOptions) {
   const names = checkNames(options?.names, issues);
   if (typeof options?.handler !== 'function') issues.push('handler: expected a function');
   const { redis, handler, hooks, logger, names: _names, ...rest } = options ?? ({} as ConsumerOptions);
-  for (const hook of ['onRetry', 'onDeadLetter', 'onMalformed'] as const) {
+  for (const hook of ['onRetry', 'onDeadLetter'] as const) {
     if (hooks?.[hook] !== undefined && typeof hooks[hook] !== 'function')
       issues.push(`hooks.${hook}: expected a function`);
   }
+  // strictObject: an option this version no longer has (e.g. `parentMode`) is reported, not ignored.
   const parsed = consumerSchema.safeParse(rest);
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) fail(issues);

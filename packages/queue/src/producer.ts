@@ -9,18 +9,21 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { QueueError } from './errors.js';
-import { JOB_FIELDS, PROPAGATION_FIELDS } from './fields.js';
+import { PROPAGATION_FIELDS } from './fields.js';
 import { QUEUE_INTERNAL_CONTEXT } from './internal-context.js';
-import { MAX_ID_LENGTH } from './job-entry.js';
-import { describeError } from './logger.js';
+import { idProblem, newJobFields, payloadProblem } from './job-entry.js';
+import { type QueueShard, shardFor } from './keys.js';
+import { describeError, FailureLog } from './logger.js';
 import { createProducerMetrics } from './metrics.js';
 import { resolveProducerOptions } from './options.js';
+import { connectionOf } from './reader-connection.js';
 import {
   ATTR_ATTEMPT,
   ATTR_ERROR_TYPE,
   ATTR_JOB_ID,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
@@ -33,18 +36,18 @@ import {
 import type { JobInput, Producer, ProducerOptions } from './types.js';
 import { VERSION } from './version.js';
 
+/** Checks a job before anything is written; returns its attempt number. */
 function validateJob(job: JobInput): number {
   const problems: string[] = [];
-  for (const key of ['jobId', 'petId'] as const) {
-    const value = job?.[key];
-    if (
-      typeof value !== 'string' ||
-      value.length === 0 ||
-      value.length > MAX_ID_LENGTH ||
-      value.trim() !== value
-    ) {
-      problems.push(`${key}: expected 1..${MAX_ID_LENGTH} characters without surrounding spaces`);
-    }
+  const idIssue = idProblem(job?.jobId);
+  if (idIssue) problems.push(`jobId: ${idIssue}`);
+  if (job?.partitionKey !== undefined) {
+    const keyIssue = idProblem(job.partitionKey);
+    if (keyIssue) problems.push(`partitionKey: ${keyIssue}`);
+  }
+  if (job?.payload !== undefined) {
+    const payloadIssue = payloadProblem(job.payload);
+    if (payloadIssue) problems.push(`payload: ${payloadIssue}`);
   }
   const attempt = job?.attempt ?? 1;
   if (!Number.isInteger(attempt) || attempt < 1 || attempt > 999_999_999) {
@@ -54,6 +57,9 @@ function validateJob(job: JobInput): number {
   return attempt;
 }
 
+/** After a WAIT fell short, sends to that shard skip the WAIT this long: 5 s. */
+const WAIT_PAUSE_MS = 5_000;
+
 /** Most XADDs written in one pipeline; a bigger burst is split. */
 const MAX_PIPELINE = 1_000;
 
@@ -62,8 +68,11 @@ interface QueuedSend {
   readonly fields: string[];
   readonly jobId: string;
   readonly attempt: number;
+  readonly shard: QueueShard;
   readonly resolve: (id: string) => void;
   readonly reject: (error: unknown) => void;
+  /** Filled by the flush: `[error, entry id]` of its XADD. */
+  result?: [Error | null, unknown];
 }
 
 /** Sends of one turn made under the same parent context: one XADD each, one PRODUCER span for all. */
@@ -75,36 +84,51 @@ interface SendGroup {
 }
 
 /**
- * Adds jobs to the stream, one XADD (`MAXLEN ~`) per job, written as one
- * pipeline per event-loop turn (one socket write for a burst, not one per job).
+ * Adds jobs to the streams, one XADD (`MAXLEN ~`) per job, written as one
+ * pipeline per shard per event-loop turn (one socket write for a burst, not one
+ * per job; on Redis Cluster a pipeline must stay within one slot, which a
+ * shard's keys do). A job's shard comes from its partition key (round robin
+ * without one). With `replicas`, each pipeline ends with `WAIT replicas
+ * replicaTimeoutMs` and its sends resolve only when enough replicas have them.
  *
- * Tracing: a PRODUCER span `send <stream>` whose context is injected into the
+ * Tracing: a PRODUCER span `send <queue>` whose context is injected into the
  * entries (W3C traceparent/tracestate), so the consumer's span joins the
  * producer's trace. Sends made in the same turn under the same parent context
- * (a `Promise.all` of sends, or `sendBatch`) share one span carrying
+ * (e.g. a `Promise.all` of sends) share one span carrying
  * `messaging.batch.message_count`, as messaging semconv describes batch sends;
  * a lone send (the API's one job per request) gets its own span with
- * `messaging.message.id`, `media_cluster.job_id` and `media_cluster.attempt`.
+ * `messaging.message.id`, `media_cluster.job_id` and `media_cluster.attempt`
+ * (and `messaging.destination.partition.id` when there are several shards).
  */
 export function createProducer(options: ProducerOptions): Producer {
-  const { redis, names, maxLen } = resolveProducerOptions(options);
+  const { redis, names, maxLen, replicas, replicaTimeoutMs, logger } = resolveProducerOptions(options);
+  const replication = new FailureLog(
+    logger,
+    `replication of sends (WAIT ${replicas})`,
+    { queue: names.destination },
+    'fell short; the jobs are queued but not yet on a replica',
+  );
   const tracer = trace.getTracer(SCOPE_NAME, VERSION);
   const metrics = createProducerMetrics();
-  const spanName = sendSpanName(names.stream);
+  const spanName = sendSpanName(names.destination);
   const maxLenArg = String(maxLen);
+  const sharded = names.shards.length > 1;
   // Copied by the SDK when a span starts, so one object serves every span.
   const spanAttributes: Attributes = Object.freeze({
     [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_REDIS,
-    [ATTR_MESSAGING_DESTINATION_NAME]: names.stream,
+    [ATTR_MESSAGING_DESTINATION_NAME]: names.destination,
     [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_SEND,
     [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_SEND,
   });
   let closed = false;
+  let closing: Promise<void> | undefined;
   let groups = new Map<Context, SendGroup>();
   let queuedCount = 0;
   let flushScheduled = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  let roundRobin = 0;
+  const waitPausedUntil = new Map<QueueShard, number>();
 
   function groupFor(parent: Context): SendGroup {
     let group = groups.get(parent);
@@ -122,14 +146,12 @@ export function createProducer(options: ProducerOptions): Producer {
     return group;
   }
 
-  function failed(span: Span, error: unknown): QueueError {
-    const { message, type } = describeError(error);
-    span.recordException(error instanceof Error ? error : message);
-    span.setAttribute(ATTR_ERROR_TYPE, type);
-    span.setStatus({ code: SpanStatusCode.ERROR, message });
-    return new QueueError('QUEUE_SEND_FAILED', `XADD to ${names.stream} failed: ${message}`, {
-      cause: error,
-    });
+  function sendFailed(shard: QueueShard, error: unknown): QueueError {
+    return new QueueError(
+      'QUEUE_SEND_FAILED',
+      `XADD to ${shard.stream} failed: ${describeError(error).message}`,
+      { cause: error },
+    );
   }
 
   function settled(count: number): void {
@@ -141,32 +163,71 @@ export function createProducer(options: ProducerOptions): Producer {
     }
   }
 
-  /** Settles one group's sends from its slice of the pipeline replies, then ends its span. */
-  function settleGroup(group: SendGroup, results: [Error | null, unknown][] | null, offset: number): void {
-    const { span, sends } = group;
+  /** Settles one group's sends from their results, then ends its span. */
+  function settleGroup({ span, sends }: SendGroup): void {
     let published = 0;
     let failure: unknown;
-    for (let i = 0; i < sends.length; i++) {
-      const send = sends[i] as QueuedSend;
-      const [error, id] = results?.[offset + i] ?? [new Error('pipeline returned no reply'), undefined];
+    for (const send of sends) {
+      const [error, id] = send.result ?? [new Error('pipeline returned no reply'), undefined];
       if (!error && typeof id === 'string') {
         published++;
         if (sends.length === 1) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, id);
         send.resolve(id);
       } else {
         failure ??= error ?? new Error('XADD returned no id');
-        send.reject(
-          new QueueError(
-            'QUEUE_SEND_FAILED',
-            `XADD to ${names.stream} failed: ${describeError(failure).message}`,
-            { cause: failure },
-          ),
-        );
+        send.reject(sendFailed(send.shard, error ?? failure));
       }
     }
-    if (failure !== undefined) failed(span, failure);
+    if (failure !== undefined) {
+      const { message, type } = describeError(failure);
+      span.recordException(failure instanceof Error ? failure : message);
+      span.setAttribute(ATTR_ERROR_TYPE, type);
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+    }
     span.end();
     if (published > 0) metrics.published.add(published);
+  }
+
+  /** One pipeline of one shard's XADDs (then the WAIT); fills each send's result. */
+  async function execShard(shard: QueueShard, sends: QueuedSend[]): Promise<void> {
+    const pipeline = redis.pipeline();
+    for (const send of sends) pipeline.xadd(shard.stream, 'MAXLEN', '~', maxLenArg, '*', ...send.fields);
+    let results: [Error | null, unknown][];
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      results = sends.map(() => [error as Error, undefined]);
+    }
+    // After the pipeline, not in it: ioredis follows a Cluster's MOVED for a pipeline only
+    // when every command in it was redirected, and a keyless WAIT never is.
+    if (replicas > 0 && results.some((r) => !r[0]) && Date.now() >= (waitPausedUntil.get(shard) ?? 0))
+      await waitForReplicas(shard);
+    sends.forEach((send, i) => {
+      send.result = results[i] ?? [new Error('pipeline returned no reply'), undefined];
+    });
+  }
+
+  /** WAIT on the connection that wrote the entries; logs (rate-limited) when replicas fell short. */
+  async function waitForReplicas(shard: QueueShard): Promise<void> {
+    let problem: string | undefined;
+    try {
+      const node = connectionOf(redis, shard.tag);
+      if (!node) problem = `no connection to the master of ${shard.stream}`;
+      else {
+        const acked = Number(await node.call('WAIT', replicas, replicaTimeoutMs));
+        if (acked < replicas)
+          problem = `${acked} of ${replicas} replica(s) of ${shard.stream} confirmed within ${replicaTimeoutMs} ms; a failover now could lose these entries`;
+      }
+    } catch (error) {
+      problem = `WAIT on ${shard.stream} failed: ${describeError(error).message}`;
+    }
+    if (problem === undefined) replication.succeeded();
+    else {
+      replication.failed(new Error(problem));
+      // Typically a master without replica after a failover: no send should pay the
+      // timeout for a replica that is not there; look again in a while.
+      waitPausedUntil.set(shard, Date.now() + WAIT_PAUSE_MS);
+    }
   }
 
   function flush(): void {
@@ -174,32 +235,29 @@ export function createProducer(options: ProducerOptions): Producer {
     const current = groups;
     groups = new Map();
     queuedCount = 0;
-    const pipeline = redis.pipeline();
+    const byShard = new Map<QueueShard, QueuedSend[]>();
     let count = 0;
-    for (const group of current.values()) {
-      const { span, sends } = group;
-      if (sends.length === 1) {
-        const only = sends[0] as QueuedSend;
+    for (const { span, sends } of current.values()) {
+      const only = sends.length === 1 ? sends[0] : undefined;
+      if (only) {
         span.setAttribute(ATTR_JOB_ID, only.jobId);
         span.setAttribute(ATTR_ATTEMPT, only.attempt);
+        if (sharded) span.setAttribute(ATTR_MESSAGING_DESTINATION_PARTITION_ID, String(only.shard.index));
       } else {
         span.setAttribute(ATTR_MESSAGING_BATCH_MESSAGE_COUNT, sends.length);
       }
-      for (const send of sends) pipeline.xadd(names.stream, 'MAXLEN', '~', maxLenArg, '*', ...send.fields);
+      for (const send of sends) {
+        const list = byShard.get(send.shard);
+        if (list) list.push(send);
+        else byShard.set(send.shard, [send]);
+      }
       count += sends.length;
     }
     if (count === 0) return;
-    const done = (results: [Error | null, unknown][] | null) => {
-      let offset = 0;
-      for (const group of current.values()) {
-        settleGroup(group, results, offset);
-        offset += group.sends.length;
-      }
+    void Promise.all([...byShard].map(([shard, sends]) => execShard(shard, sends))).then(() => {
+      for (const group of current.values()) settleGroup(group);
       settled(count);
-    };
-    pipeline
-      .exec()
-      .then(done, (error: Error) => done(Array.from({ length: count }, () => [error, undefined])));
+    });
   }
 
   // Runs the flush in the queue's internal context: no job's span becomes the parent of the
@@ -208,21 +266,13 @@ export function createProducer(options: ProducerOptions): Producer {
 
   function enqueue(job: JobInput, attempt: number, parent: Context): Promise<string> {
     const group = groupFor(parent);
-    const fields = [
-      JOB_FIELDS.jobId,
-      job.jobId,
-      JOB_FIELDS.petId,
-      job.petId,
-      JOB_FIELDS.attempt,
-      String(attempt),
-      JOB_FIELDS.enqueuedAt,
-      String(Date.now()),
-      ...group.propagated,
-    ];
+    const fields = newJobFields(job.jobId, job.partitionKey, job.payload, attempt, Date.now());
+    for (const value of group.propagated) fields.push(value);
+    const shard = shardFor(names, job.partitionKey, roundRobin++);
     inFlight++;
     queuedCount++;
     return new Promise<string>((resolve, reject) => {
-      group.sends.push({ fields, jobId: job.jobId, attempt, resolve, reject });
+      group.sends.push({ fields, jobId: job.jobId, attempt, shard, resolve, reject });
       if (queuedCount >= MAX_PIPELINE) flushInternal();
       else if (!flushScheduled) {
         flushScheduled = true;
@@ -240,23 +290,16 @@ export function createProducer(options: ProducerOptions): Producer {
     }
   }
 
-  async function sendBatch(jobs: readonly JobInput[]): Promise<string[]> {
-    if (closed) throw new QueueError('QUEUE_CLOSED', 'sendBatch() after close()');
-    if (!Array.isArray(jobs))
-      throw new QueueError('QUEUE_INVALID_JOB', 'sendBatch() expects an array of jobs');
-    // All or nothing at validation: one bad job refuses the whole batch before anything is written.
-    const attempts = jobs.map(validateJob);
-    const parent = context.active();
-    return Promise.all(jobs.map((job, i) => enqueue(job, attempts[i] as number, parent)));
-  }
-
-  async function close(): Promise<void> {
+  function close(): Promise<void> {
     closed = true;
-    if (inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      idle = resolve;
-    });
+    closing ??=
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            idle = resolve;
+          });
+    return closing;
   }
 
-  return { send, sendBatch, close };
+  return { send, close };
 }

@@ -1,10 +1,16 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { QueueNames } from './keys.js';
+
+/** An ioredis client: one node (`Redis`) or Redis Cluster (`Cluster`). */
+export type RedisClient = Redis | Cluster;
 
 /** A job as the consumer hands it to the handler. */
 export interface JobMessage {
   readonly jobId: string;
-  readonly petId: string;
+  /** The producer's opaque payload; undefined when it sent none. */
+  readonly payload: string | undefined;
+  /** The producer's ordering key; undefined when it sent none. */
+  readonly partitionKey: string | undefined;
   /**
    * 1-based attempt number: every start of the handler counts, including
    * starts on a consumer that died before it could acknowledge.
@@ -12,16 +18,25 @@ export interface JobMessage {
   readonly attempt: number;
   /** When the entry was (re-)added to the stream, epoch ms. */
   readonly enqueuedAt: number;
-  /** Redis stream entry id. */
+  /** Redis stream entry id (unique within its shard). */
   readonly messageId: string;
+  /** Index of the shard (stream) the entry came from; 0 with one shard. */
+  readonly shard: number;
   /** How many times Redis delivered this entry (XPENDING delivery count). */
   readonly deliveryCount: number;
 }
 
 /** A job to enqueue. */
 export interface JobInput {
+  /** 1..256 characters; the handler's key to its work (e.g. a database row). */
   jobId: string;
-  petId: string;
+  /**
+   * Opaque to the queue, at most 64 KiB (e.g. JSON). Stored in Redis and the DLQ
+   * as is, never in telemetry: keep secrets out.
+   */
+  payload?: string;
+  /** 1..256 characters. Jobs with the same key are delivered in the order they were sent. */
+  partitionKey?: string;
   /** @defaultValue 1 */
   attempt?: number;
 }
@@ -35,23 +50,37 @@ export interface QueueLogger {
 }
 
 export interface ProducerOptions {
-  /** ioredis client; the producer never closes it. */
-  redis: Redis;
+  /** ioredis client (`Redis` or `Cluster`); the producer never closes it. */
+  redis: RedisClient;
   /** @defaultValue `queueNames()` */
   names?: QueueNames;
-  /** Approximate stream length cap (`XADD MAXLEN ~`). @defaultValue 100_000 entries */
+  /** Approximate stream length cap (`XADD MAXLEN ~`), per shard. @defaultValue 100_000 entries */
   maxLen?: number;
+  /**
+   * Sends wait (`WAIT` after the XADDs of one turn, at most `replicaTimeoutMs`) until
+   * this many replicas of the shard's master have their entries, so a failover
+   * cannot lose a job the caller was told is queued. A send resolves even when
+   * fewer replicas answered in time: right after a failover the new master has no
+   * replica until the old one returns, and refusing jobs then would turn the
+   * failover into an outage. Such shortfalls are logged (warn, then once per 50),
+   * and that shard's sends skip the WAIT for 5 s before trying again, so they do
+   * not each pay the timeout while no replica is there. 0: no WAIT. @defaultValue 0
+   */
+  replicas?: number;
+  /** Bound of that WAIT. @defaultValue 100 ms */
+  replicaTimeoutMs?: number;
+  /** @defaultValue logs through `diag` */
+  logger?: QueueLogger;
 }
 
 export interface Producer {
-  /** XADDs one job inside a PRODUCER span `send <stream>` and returns the entry id. */
-  send(job: JobInput): Promise<string>;
   /**
-   * XADDs several jobs in one round trip (a pipeline) inside one PRODUCER span
-   * with `messaging.batch.message_count`; returns the entry ids in order.
+   * XADDs one job inside a PRODUCER span `send <stream>` and returns the entry id.
+   * Sends made in one event-loop turn go out as one pipeline; those under one parent
+   * context share one span (`messaging.batch.message_count`).
    */
-  sendBatch(jobs: readonly JobInput[]): Promise<string[]>;
-  /** Idempotent; later `send()` calls throw `QUEUE_CLOSED`. Waits for sends in progress. */
+  send(job: JobInput): Promise<string>;
+  /** Later `send()` calls throw `QUEUE_CLOSED`; resolves once sends in progress settled. Every call gets the same promise. */
   close(): Promise<void>;
 }
 
@@ -60,13 +89,14 @@ export interface ConsumerHooks {
   onRetry?(job: JobMessage, error: unknown, nextAttempt: number): Promise<void> | void;
   /** Attempts are exhausted: the job is being moved to the DLQ. */
   onDeadLetter?(job: JobMessage, error: unknown): Promise<void> | void;
-  /** An entry without valid job fields was moved to the DLQ (or was trimmed before it was acked). */
-  onMalformed?(entryId: string, reason: string): void;
 }
 
 export interface ConsumerOptions {
-  /** ioredis client for acks and scripts; the consumer duplicates it for its blocking reads and never closes it. */
-  redis: Redis;
+  /**
+   * ioredis client (`Redis` or `Cluster`) for acks and scripts; the consumer duplicates
+   * it for its blocking reads (one per shard) and never closes it.
+   */
+  redis: RedisClient;
   /** @defaultValue `queueNames()` */
   names?: QueueNames;
   /** Consumer name in the group, unique per process. @defaultValue `<host>-<pid>-<random>` */
@@ -75,12 +105,12 @@ export interface ConsumerOptions {
    * Does one job. It runs inside the CONSUMER span's context, so spans it starts
    * nest under `process <stream>`. Resolve only once the result is durable: the
    * entry is acknowledged after it resolves. A throw schedules a retry (or the DLQ);
-   * an error with `retryable: false` goes to the DLQ at once (reason `not_retryable`).
-   * `signal` aborts when `close()` has waited `drainTimeoutMs`, and, with
-   * `abortOnTakeover`, when another consumer took the entry over.
+   * a `JobError` with `retryable: false` goes to the DLQ at once (reason `not_retryable`).
+   * If another consumer took the entry over meanwhile (this one stalled past
+   * `claimIdleMs`), the outcome is logged and left to the new owner.
    */
-  handler: (job: JobMessage, signal: AbortSignal) => Promise<void>;
-  /** Jobs handled at once by this consumer. @defaultValue 4 */
+  handler: (job: JobMessage) => Promise<void>;
+  /** Jobs handled at once by this consumer, over all shards. @defaultValue 4 */
   concurrency?: number;
   /** Entries idle this long in another consumer's pending list are taken over. @defaultValue 30_000 ms */
   claimIdleMs?: number;
@@ -92,23 +122,6 @@ export interface ConsumerOptions {
   blockMs?: number;
   /** Most entries per XREADGROUP/XAUTOCLAIM (also capped by free slots). @defaultValue 100 */
   batchSize?: number;
-  /**
-   * `'parent'`: the CONSUMER span's parent is the producer's context (one trace per job).
-   * `'link'`: a new trace per attempt. A link to the producer context is always added.
-   * @defaultValue 'parent'
-   */
-  parentMode?: 'parent' | 'link';
-  /** `close()` aborts handlers' signals after this long (then still waits for them). @defaultValue no limit */
-  drainTimeoutMs?: number;
-  /**
-   * Give each job its own AbortSignal, aborted when the heartbeat finds that
-   * another consumer took the entry over (this one stalled past `claimIdleMs`).
-   * Worth it for long jobs; off by default because an AbortController costs
-   * ~2.6 µs on Node 20, more than the queue's own per-job work. Without it,
-   * a taken-over job is logged and its failure is left to the new owner.
-   * @defaultValue false
-   */
-  abortOnTakeover?: boolean;
   /** Approximate DLQ length cap (`XADD MAXLEN ~`); also caps re-added retries. @defaultValue 100_000 entries */
   maxLen?: number;
   /** Awaited; their errors are logged, never thrown into the consumer loop. */
@@ -118,9 +131,9 @@ export interface ConsumerOptions {
 }
 
 export interface QueueStats {
-  /** Entries delivered to the group and not acknowledged yet (XINFO GROUPS `pending`). */
+  /** Entries delivered to the group and not acknowledged yet (XINFO GROUPS `pending`), summed over the shards. */
   pending: number;
-  /** Entries not delivered to the group yet (XINFO GROUPS `lag`); NaN when Redis cannot tell. */
+  /** Entries not delivered to the group yet (XINFO GROUPS `lag`), summed over the shards; NaN when Redis cannot tell. */
   lag: number;
 }
 

@@ -1,25 +1,33 @@
 import { fileURLToPath } from 'node:url';
 import { type Spawned, spawnTracked, stopProcess, uniqueName, waitFor } from '@media-cluster/testkit';
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { createConsumer, createProducer, type JobMessage, queueNames } from '../src/index.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  createConsumer,
+  createProducer,
+  type JobMessage,
+  queueNames,
+  type RedisClient,
+} from '../src/index.js';
+import {
+  BACKENDS,
+  type Backend,
   closeClients,
   deleteQueue,
+  keysOf,
   pendingCount,
   readStream,
   recordingLogger,
-  redisClient,
+  sendAll,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/consumer.ts', import.meta.url));
 const children = new Set<Spawned>();
 
-function spawnConsumer(env: Record<string, string>): Spawned {
+function spawnConsumer(backend: Backend, env: Record<string, string>): Spawned {
   const child = spawnTracked(process.execPath, ['--import', 'tsx', fixture], {
     cwd: packageDir,
-    env: { ...process.env, REDIS_URL: redisUrl, ...env },
+    env: { ...process.env, ...backend.env(), ...env },
   });
   children.add(child);
   return child;
@@ -31,12 +39,7 @@ afterEach(async () => {
 });
 afterAll(closeClients);
 
-async function pendingOf(
-  redis: ReturnType<typeof redisClient>,
-  stream: string,
-  group: string,
-  consumer: string,
-) {
+async function pendingOf(redis: RedisClient, stream: string, group: string, consumer: string) {
   return (await redis.xpending(stream, group, '-', '+', 1000, consumer)) as [
     string,
     string,
@@ -45,18 +48,22 @@ async function pendingOf(
   ][];
 }
 
-describe('a consumer process that dies', () => {
+describe.each(BACKENDS)('a consumer process that dies (on $name)', (backend) => {
   it('SIGKILLed while holding entries: another consumer claims them and every job completes exactly once', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const prefix = uniqueName('crash');
     const names = queueNames(prefix);
-    const counts = `${prefix}:counts`;
+    // One hash tag, so the test's DEL of both hashes is legal on Redis Cluster.
+    const counts = `{${prefix}}:counts`;
     const producer = createProducer({ redis, names });
     const jobIds = Array.from({ length: 40 }, (_, i) => `job-${i}`);
     const hung = ['job-3', 'job-13', 'job-23', 'job-33'];
-    await producer.sendBatch(jobIds.map((jobId) => ({ jobId, petId: 'p' })));
+    await sendAll(
+      producer,
+      jobIds.map((jobId) => ({ jobId })),
+    );
 
-    const child = spawnConsumer({
+    const child = spawnConsumer(backend, {
       QUEUE_PREFIX: prefix,
       CONSUMER_NAME: 'doomed',
       MODE: 'hang',
@@ -68,12 +75,12 @@ describe('a consumer process that dies', () => {
     // It finishes (and acks) what it can, until all 4 slots hold a job that never ends.
     await waitFor(
       async () => {
-        const pending = await pendingOf(redis, names.stream, names.group, 'doomed');
+        const pending = await pendingOf(redis, keysOf(names).stream, names.group, 'doomed');
         return pending.length === 4 && (await redis.hlen(`${counts}:done`)) === 30;
       },
       { timeoutMs: 20_000, what: 'the child to hold 4 hung entries' },
     );
-    const held = (await pendingOf(redis, names.stream, names.group, 'doomed')).map((p) => p[0]);
+    const held = (await pendingOf(redis, keysOf(names).stream, names.group, 'doomed')).map((p) => p[0]);
     await stopProcess(child, 'SIGKILL');
 
     const seen: JobMessage[] = [];
@@ -108,12 +115,13 @@ describe('a consumer process that dies', () => {
   }, 60_000);
 
   it('a job that kills every consumer that runs it ends in the DLQ after maxAttempts', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const prefix = uniqueName('poison');
     const names = queueNames(prefix);
-    const counts = `${prefix}:counts`;
+    // One hash tag, so the test's DEL of both hashes is legal on Redis Cluster.
+    const counts = `{${prefix}}:counts`;
     const producer = createProducer({ redis, names });
-    const poisonId = await producer.send({ jobId: 'poison', petId: 'p' });
+    const poisonId = await producer.send({ jobId: 'poison' });
     const env = {
       QUEUE_PREFIX: prefix,
       MODE: 'poison',
@@ -122,7 +130,7 @@ describe('a consumer process that dies', () => {
       MAX_ATTEMPTS: '3',
     };
     for (let run = 1; run <= 3; run++) {
-      const child = spawnConsumer({ ...env, CONSUMER_NAME: `victim-${run}` });
+      const child = spawnConsumer(backend, { ...env, CONSUMER_NAME: `victim-${run}` });
       const exit = await child.exited;
       expect(exit.signal, child.output()).toBe('SIGKILL');
       expect(await redis.hget(`${counts}:started`, 'poison')).toBe(String(run));
@@ -142,7 +150,7 @@ describe('a consumer process that dies', () => {
       hooks: { onDeadLetter: (job) => void deadLetters.push(job) },
     });
     await last.start();
-    await producer.send({ jobId: 'healthy', petId: 'p' });
+    await producer.send({ jobId: 'healthy' });
     await waitFor(() => deadLetters.length === 1 && handled.includes('healthy'), {
       timeoutMs: 10_000,
       what: 'poison dead-lettered, healthy job handled',
@@ -156,7 +164,7 @@ describe('a consumer process that dies', () => {
       deliveryCount: 4,
       messageId: poisonId,
     });
-    const [dlq] = await readStream(redis, names.dlq);
+    const [dlq] = await readStream(redis, keysOf(names).dlq);
     expect(dlq?.fields).toMatchObject({
       job_id: 'poison',
       reason: 'max_attempts_exceeded',

@@ -2,29 +2,40 @@ import { waitFor } from '@media-cluster/testkit';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer } from '../src/index.js';
-import { closeClients, deferred, deleteQueue, recordingLogger, redisClient, testNames } from './support.js';
+import {
+  BACKENDS,
+  closeClients,
+  deferred,
+  deleteQueue,
+  keysOf,
+  recordingLogger,
+  sendAll,
+  testNames,
+} from './support.js';
 
 /**
  * Metric families as the OTel JS Prometheus exporter serializes them: the
  * names the dashboards and alerts use (docs/metrics.md, rows "queue consumer/producer").
  */
-const redisUrl = inject('redisUrl');
 let reader: PrometheusExporter;
 let provider: MeterProvider;
 const serializer = new PrometheusSerializer();
 
-beforeAll(() => {
-  reader = new PrometheusExporter({ preventServerStart: true });
-  provider = new MeterProvider({ readers: [reader] });
-  metrics.setGlobalMeterProvider(provider);
-});
-afterAll(async () => {
-  await closeClients();
-  await provider.shutdown();
-  metrics.disable();
-});
+/** A fresh meter provider per backend, so each run starts from zero. */
+function freshMeters(): void {
+  beforeAll(() => {
+    reader = new PrometheusExporter({ preventServerStart: true });
+    provider = new MeterProvider({ readers: [reader] });
+    metrics.setGlobalMeterProvider(provider);
+  });
+  afterAll(async () => {
+    await closeClients();
+    await provider.shutdown();
+    metrics.disable();
+  });
+}
 
 /** Scrapes once; returns `value(name, labels)` over the exposition text. */
 async function scrape() {
@@ -52,9 +63,10 @@ async function scrape() {
   };
 }
 
-describe('queue metrics', () => {
+describe.each(BACKENDS)('queue metrics (on $name)', (backend) => {
+  freshMeters();
   it('every counter family exists at 0 from construction, with the Prometheus names', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     createProducer({ redis, names: testNames() });
     createConsumer({ redis, names: testNames(), handler: async () => {} });
     const m = await scrape();
@@ -70,7 +82,7 @@ describe('queue metrics', () => {
   });
 
   it('counts outcomes, records durations and latency, and reports in-flight, pending and lag', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const release = deferred();
@@ -91,12 +103,15 @@ describe('queue metrics', () => {
       },
     });
     await consumer.start();
-    await producer.send({ jobId: 'ok', petId: 'p' });
-    await producer.send({ jobId: 'fails', petId: 'p' });
-    await waitFor(async () => (await redis.xlen(names.dlq)) === 1, { what: 'dead letter' });
+    await producer.send({ jobId: 'ok' });
+    await producer.send({ jobId: 'fails' });
+    await waitFor(async () => (await redis.xlen(keysOf(names).dlq)) === 1, { what: 'dead letter' });
 
     // Two blocked handlers hold both slots; three more wait undelivered.
-    await producer.sendBatch(Array.from({ length: 5 }, (_, i) => ({ jobId: `block-${i}`, petId: 'p' })));
+    await sendAll(
+      producer,
+      Array.from({ length: 5 }, (_, i) => ({ jobId: `block-${i}` })),
+    );
     await waitFor(() => started.filter((s) => s.startsWith('block')).length === 2, { what: '2 blocked' });
     const busy = await scrape();
     expect(busy.value('media_cluster_worker_inflight')).toBe(2);

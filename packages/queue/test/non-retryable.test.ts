@@ -1,22 +1,22 @@
 import { waitFor } from '@media-cluster/testkit';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createConsumer, createProducer, type JobMessage } from '../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createConsumer, createProducer, JobError, type JobMessage } from '../src/index.js';
 import {
+  BACKENDS,
   closeClients,
   deleteQueue,
+  keysOf,
   pendingCount,
   readStream,
   recordingLogger,
-  redisClient,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 afterAll(() => closeClients());
 
-describe('an error with retryable: false', () => {
+describe.each(BACKENDS)('a JobError with retryable: false (on $name)', (backend) => {
   it('goes to the DLQ on its first attempt (reason not_retryable); other failures still retry', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames('nonretry');
     const producer = createProducer({ redis, names });
     const attempts: Record<string, number[]> = {};
@@ -31,12 +31,12 @@ describe('an error with retryable: false', () => {
       handler: async (job) => {
         attempts[job.jobId] = [...(attempts[job.jobId] ?? []), job.attempt];
         if (job.jobId === 'job-never')
-          throw Object.assign(new Error('job is not in the database'), {
-            code: 'JOB_NOT_FOUND',
-            retryable: false,
-          });
-        // `retryable: true` (or no such field) keeps the normal retries.
-        if (job.attempt < 2) throw Object.assign(new Error('try again'), { retryable: true });
+          throw new JobError('WORKER_JOB_NOT_FOUND', 'job is not in the database', { retryable: false });
+        // A look-alike is not the convention: only a JobError can stop the retries.
+        if (job.jobId === 'job-lookalike' && job.attempt < 2)
+          throw Object.assign(new Error('duck-typed'), { retryable: false });
+        // `retryable: true` (the default) keeps the normal retries.
+        if (job.attempt < 2) throw new JobError('WORKER_BUSY', 'try again');
       },
       hooks: {
         onRetry: (job) => {
@@ -48,28 +48,33 @@ describe('an error with retryable: false', () => {
       },
     });
     await consumer.start();
-    await producer.send({ jobId: 'job-never', petId: 'pet-1' });
-    await producer.send({ jobId: 'job-flaky', petId: 'pet-1' });
+    await producer.send({ jobId: 'job-never', partitionKey: 'pet-1' });
+    await producer.send({ jobId: 'job-flaky', partitionKey: 'pet-1' });
+    await producer.send({ jobId: 'job-lookalike' });
 
-    await waitFor(() => dead.length === 1 && attempts['job-flaky']?.length === 2, {
-      what: 'the dead letter and the flaky job',
-    });
+    await waitFor(
+      () =>
+        dead.length === 1 && attempts['job-flaky']?.length === 2 && attempts['job-lookalike']?.length === 2,
+      {
+        what: 'the dead letter and the flaky job',
+      },
+    );
     await waitFor(async () => (await pendingCount(redis, names)) === 0, { what: 'acks' });
     await consumer.close();
 
-    expect(attempts).toEqual({ 'job-never': [1], 'job-flaky': [1, 2] });
-    expect(retried).toEqual(['job-flaky']);
+    expect(attempts).toEqual({ 'job-never': [1], 'job-flaky': [1, 2], 'job-lookalike': [1, 2] });
+    expect(retried.sort()).toEqual(['job-flaky', 'job-lookalike']);
     expect(dead[0]?.[0]).toMatchObject({ jobId: 'job-never', attempt: 1 });
-    const dlq = await readStream(redis, names.dlq);
+    const dlq = await readStream(redis, keysOf(names).dlq);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]?.fields).toMatchObject({
       job_id: 'job-never',
       attempt: '1',
       reason: 'not_retryable',
       error: 'job is not in the database',
-      error_type: 'JOB_NOT_FOUND',
+      error_type: 'WORKER_JOB_NOT_FOUND',
     });
-    expect(await redis.zcard(names.delayed)).toBe(0);
+    expect(await redis.zcard(keysOf(names).delayed)).toBe(0);
     await deleteQueue(redis, names);
   });
 });

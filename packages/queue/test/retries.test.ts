@@ -1,20 +1,20 @@
 import { waitFor } from '@media-cluster/testkit';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer, type JobMessage } from '../src/index.js';
 import {
+  BACKENDS,
   closeClients,
   deleteQueue,
   inMemoryTracing,
+  keysOf,
   pendingCount,
   readStream,
   recordingLogger,
-  redisClient,
   spansNamed,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 let tracing: ReturnType<typeof inMemoryTracing>;
 
 beforeAll(() => {
@@ -26,9 +26,9 @@ afterAll(async () => {
   await tracing.shutdown();
 });
 
-describe('failures', () => {
+describe.each(BACKENDS)('failures (on $name)', (backend) => {
   it('retries a throwing handler with backoff, then moves it to the DLQ with the error', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const calls: { attempt: number; at: number; deliveryCount: number }[] = [];
@@ -55,7 +55,7 @@ describe('failures', () => {
       },
     });
     await consumer.start();
-    const sourceId = await producer.send({ jobId: 'job-fail', petId: 'pet-1' });
+    const sourceId = await producer.send({ jobId: 'job-fail', partitionKey: 'pet-1', payload: '{"n":1}' });
 
     await waitFor(() => deadLetters.length === 1, { what: 'dead letter', timeoutMs: 10_000 });
     await consumer.close();
@@ -72,11 +72,12 @@ describe('failures', () => {
     ]);
     expect(deadLetters[0]?.[0]).toMatchObject({ jobId: 'job-fail', attempt: 3 });
 
-    const dlq = await readStream(redis, names.dlq);
+    const dlq = await readStream(redis, keysOf(names).dlq);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]?.fields).toMatchObject({
       job_id: 'job-fail',
-      pet_id: 'pet-1',
+      partition_key: 'pet-1',
+      payload: '{"n":1}',
       attempt: '3',
       reason: 'handler_failed',
       error: 'boom on attempt 3',
@@ -85,16 +86,16 @@ describe('failures', () => {
     });
     expect(dlq[0]?.fields.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(await pendingCount(redis, names)).toBe(0);
-    expect(await redis.zcard(names.delayed)).toBe(0);
+    expect(await redis.zcard(keysOf(names).delayed)).toBe(0);
     // The original entry plus two retries went through the stream.
-    const stream = await readStream(redis, names.stream);
+    const stream = await readStream(redis, keysOf(names).stream);
     expect(stream.map((e) => e.fields.attempt)).toEqual(['1', '2', '3']);
     expect(stream[0]?.id).toBe(sourceId);
 
     // Spans: three attempts in the producer's trace, each failed; retry and DLQ moves as events.
     const spans = tracing.exporter.getFinishedSpans();
-    const [send] = spansNamed(spans, `send ${names.stream}`);
-    const attempts = spansNamed(spans, `process ${names.stream}`).sort(
+    const [send] = spansNamed(spans, `send ${names.destination}`);
+    const attempts = spansNamed(spans, `process ${names.destination}`).sort(
       (a, b) => Number(a.attributes['media_cluster.attempt']) - Number(b.attributes['media_cluster.attempt']),
     );
     expect(attempts).toHaveLength(3);
@@ -119,7 +120,7 @@ describe('failures', () => {
   });
 
   it('a job that fails once and then succeeds is acked after the retry', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const attempts: number[] = [];
@@ -134,17 +135,17 @@ describe('failures', () => {
       },
     });
     await consumer.start();
-    await producer.send({ jobId: 'job-flaky', petId: 'p' });
+    await producer.send({ jobId: 'job-flaky' });
     await waitFor(() => attempts.length === 2, { what: 'second attempt' });
     await consumer.close();
     expect(attempts).toEqual([1, 2]);
     expect(await pendingCount(redis, names)).toBe(0);
-    expect(await redis.xlen(names.dlq)).toBe(0);
+    expect(await redis.xlen(keysOf(names).dlq)).toBe(0);
     await deleteQueue(redis, names);
   });
 
   it('hook errors are logged and never stop the retry or the consumer', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const logger = recordingLogger();
@@ -167,9 +168,9 @@ describe('failures', () => {
       },
     });
     await consumer.start();
-    await producer.send({ jobId: 'bad', petId: 'p' });
-    await waitFor(async () => (await redis.xlen(names.dlq)) === 1, { what: 'dlq entry' });
-    await producer.send({ jobId: 'good', petId: 'p' });
+    await producer.send({ jobId: 'bad' });
+    await waitFor(async () => (await redis.xlen(keysOf(names).dlq)) === 1, { what: 'dlq entry' });
+    await producer.send({ jobId: 'good' });
     await waitFor(() => attempts.includes('good#1'), { what: 'next job still handled' });
     await consumer.close();
     expect(attempts.filter((a) => a.startsWith('bad'))).toEqual(['bad#1', 'bad#2']);
@@ -179,9 +180,8 @@ describe('failures', () => {
   });
 
   it('malformed entries go to the DLQ with a reason, are acked, and do not stop the consumer', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
-    const malformed: [string, string][] = [];
     const handled: string[] = [];
     const consumer = createConsumer({
       redis,
@@ -190,55 +190,58 @@ describe('failures', () => {
       handler: async (job) => {
         handled.push(job.jobId);
       },
-      hooks: { onMalformed: (id, reason) => malformed.push([id, reason]) },
     });
     await consumer.start();
     const now = String(Date.now());
     const bad = [
-      await redis.xadd(names.stream, '*', 'pet_id', 'p', 'attempt', '1', 'enqueued_at', now),
-      await redis.xadd(names.stream, '*', 'job_id', 'j', 'pet_id', 'p', 'attempt', 'abc', 'enqueued_at', now),
-      await redis.xadd(names.stream, '*', 'job_id', 'j', 'pet_id', 'p', 'attempt', '0', 'enqueued_at', '-5'),
-      await redis.xadd(names.stream, '*', 'hello', 'world'),
+      await redis.xadd(keysOf(names).stream, '*', 'partition_key', 'p', 'attempt', '1', 'enqueued_at', now),
+      await redis.xadd(keysOf(names).stream, '*', 'job_id', 'j', 'attempt', 'abc', 'enqueued_at', now),
+      await redis.xadd(keysOf(names).stream, '*', 'job_id', 'j', 'attempt', '0', 'enqueued_at', '-5'),
+      await redis.xadd(keysOf(names).stream, '*', 'hello', 'world'),
       await redis.xadd(
-        names.stream,
+        keysOf(names).stream,
         '*',
-        'job_id',
-        '',
-        'pet_id',
-        'x'.repeat(300),
-        'attempt',
-        '1',
-        'enqueued_at',
-        now,
+        ...['job_id', '', 'partition_key', 'x'.repeat(300), 'attempt', '1', 'enqueued_at', now],
+      ),
+      await redis.xadd(
+        keysOf(names).stream,
+        '*',
+        ...['job_id', 'j', 'payload', 'x'.repeat(70_000), 'attempt', '1', 'enqueued_at', now],
       ),
     ];
-    await redis.xadd(names.stream, '*', 'job_id', 'valid', 'pet_id', 'p', 'attempt', '1', 'enqueued_at', now);
+    await redis.xadd(keysOf(names).stream, '*', 'job_id', 'valid', 'attempt', '1', 'enqueued_at', now);
 
-    await waitFor(() => handled.includes('valid') && malformed.length === 5, { what: 'all entries settled' });
+    await waitFor(
+      async () => handled.includes('valid') && (await redis.xlen(keysOf(names).dlq)) === bad.length,
+      {
+        what: 'all entries settled',
+      },
+    );
     await waitFor(async () => (await pendingCount(redis, names)) === 0, { what: 'all acked' });
     await consumer.close();
 
     expect(handled).toEqual(['valid']);
-    const reasons = Object.fromEntries(malformed);
+    const dlq = await readStream(redis, keysOf(names).dlq);
+    expect(dlq.map((e) => e.fields.source_id)).toEqual(bad);
+    const reasons = Object.fromEntries(dlq.map((e) => [e.fields.source_id, e.fields.error]));
     expect(reasons[bad[0] as string]).toBe('missing field job_id');
     expect(reasons[bad[1] as string]).toBe('invalid attempt (expected an integer >= 1)');
     expect(reasons[bad[2] as string]).toBe(
       'invalid attempt (expected an integer >= 1); invalid enqueued_at (expected epoch milliseconds)',
     );
-    expect(reasons[bad[3] as string]).toContain('missing field job_id; missing field pet_id');
-    expect(reasons[bad[4] as string]).toMatch(/invalid job_id .*; invalid pet_id/);
-
-    const dlq = await readStream(redis, names.dlq);
-    expect(dlq.map((e) => e.fields.source_id)).toEqual(bad);
+    expect(reasons[bad[3] as string]).toContain('missing field job_id; missing field attempt');
+    expect(reasons[bad[4] as string]).toMatch(/invalid job_id .*; invalid partition_key/);
+    expect(reasons[bad[5] as string]).toBe('invalid payload (expected at most 65536 bytes)');
     for (const entry of dlq) {
       expect(entry.fields.reason).toBe('malformed');
-      expect(entry.fields.error).toBe(reasons[entry.fields.source_id as string]);
-      expect(JSON.parse(entry.fields.raw as string)).toBeTypeOf('object');
+      // The raw fields as JSON, cut at 8 KiB.
+      expect(entry.fields.raw).toMatch(/^\{"/);
+      expect((entry.fields.raw as string).length).toBeLessThanOrEqual(8_193);
     }
     expect(JSON.parse(dlq[3]?.fields.raw as string)).toEqual({ hello: 'world' });
-    const spans = spansNamed(tracing.exporter.getFinishedSpans(), `process ${names.stream}`);
+    const spans = spansNamed(tracing.exporter.getFinishedSpans(), `process ${names.destination}`);
     const failedSpans = spans.filter((s) => s.status.code === SpanStatusCode.ERROR);
-    expect(failedSpans).toHaveLength(5);
+    expect(failedSpans).toHaveLength(6);
     expect(failedSpans.every((s) => s.events.some((e) => e.name === 'media_cluster.dead_lettered'))).toBe(
       true,
     );

@@ -1,20 +1,22 @@
 import { waitFor } from '@media-cluster/testkit';
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer, type JobMessage } from '../src/index.js';
 import {
+  BACKENDS,
   closeClients,
   deferred,
   deleteQueue,
   inMemoryTracing,
+  keysOf,
   pendingCount,
   readStream,
-  redisClient,
+  recordingLogger,
+  sendAll,
   spansNamed,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 let tracing: ReturnType<typeof inMemoryTracing>;
 
 beforeAll(() => {
@@ -28,9 +30,57 @@ afterAll(async () => {
   await tracing.shutdown();
 });
 
-describe('producer -> consumer', () => {
-  it('delivers every job with its fields, acks it, and nests process spans under send spans', async () => {
-    const redis = redisClient(redisUrl);
+describe.each(BACKENDS)('producer -> consumer (on $name)', (backend) => {
+  it('a job without payload or partition key has neither field; an entry written before the queue was domain-free (pet_id) is read with pet_id as its partition key; keys from before hash tags are reported', async () => {
+    const redis = backend.client();
+    const names = testNames();
+    const producer = createProducer({ redis, names });
+    const seen: JobMessage[] = [];
+    const logger = recordingLogger();
+    const consumer = createConsumer({
+      redis,
+      names,
+      logger,
+      handler: async (job) => {
+        seen.push(job);
+      },
+    });
+    // A stream left at the key name from before hash tags: reported at start-up.
+    const legacyStream = `${names.prefix}:jobs`;
+    await redis.xadd(legacyStream, '*', 'job_id', 'stranded', 'attempt', '1', 'enqueued_at', '1');
+    await producer.send({ jobId: 'bare' });
+    await redis.xadd(
+      keysOf(names).stream,
+      '*',
+      'job_id',
+      'legacy',
+      'pet_id',
+      'rex',
+      'attempt',
+      '1',
+      'enqueued_at',
+      '1',
+    );
+    await consumer.start();
+    await waitFor(() => seen.length === 2, { what: '2 jobs handled' });
+    await consumer.close();
+    const [bare] = await readStream(redis, keysOf(names).stream);
+    expect(Object.keys(bare?.fields ?? {})).toEqual(['job_id', 'attempt', 'enqueued_at', 'traceparent']);
+    expect(seen.find((j) => j.jobId === 'bare')).toMatchObject({
+      payload: undefined,
+      partitionKey: undefined,
+    });
+    expect(seen.find((j) => j.jobId === 'legacy')).toMatchObject({ partitionKey: 'rex', attempt: 1 });
+    const warning = logger.lines.find((l) => l.msg.startsWith('queue keys from before hash tags'));
+    expect(warning?.obj.legacy_keys).toEqual([legacyStream]);
+    expect(seen.map((j) => j.jobId)).not.toContain('stranded');
+    await redis.del(legacyStream);
+    expect(await pendingCount(redis, names)).toBe(0);
+    await deleteQueue(redis, names);
+  });
+
+  it('delivers every job with its payload and partition key, acks it, and nests process spans under send spans', async () => {
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const seen: JobMessage[] = [];
@@ -50,25 +100,42 @@ describe('producer -> consumer', () => {
     await consumer.start();
     const ids: string[] = [];
     for (let i = 0; i < 10; i++)
-      ids.push(await producer.send({ jobId: `job-${i}`, petId: `pet-secret-${i}` }));
+      ids.push(
+        await producer.send({
+          jobId: `job-${i}`,
+          partitionKey: `pet-secret-${i}`,
+          payload: JSON.stringify({ note: `payload-secret-${i}` }),
+        }),
+      );
 
     await waitFor(() => seen.length === 10, { what: '10 jobs handled' });
     await waitFor(async () => (await pendingCount(redis, names)) === 0, { what: 'all acked' });
     expect(seen.map((j) => j.jobId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `job-${i}`).sort());
     const first = seen.find((j) => j.jobId === 'job-0');
-    expect(first).toMatchObject({ petId: 'pet-secret-0', attempt: 1, deliveryCount: 1, messageId: ids[0] });
+    expect(first).toMatchObject({
+      partitionKey: 'pet-secret-0',
+      payload: '{"note":"payload-secret-0"}',
+      attempt: 1,
+      deliveryCount: 1,
+      messageId: ids[0],
+    });
     expect(first?.enqueuedAt).toBeGreaterThan(Date.now() - 60_000);
 
-    // Stream fields are exactly the design's.
-    const [entry] = await readStream(redis, names.stream);
-    expect(Object.keys(entry?.fields ?? {}).sort()).toEqual(
-      ['attempt', 'enqueued_at', 'job_id', 'pet_id', 'traceparent'].sort(),
-    );
+    // Stream fields are exactly the README's.
+    const [entry] = await readStream(redis, keysOf(names).stream);
+    expect(Object.keys(entry?.fields ?? {})).toEqual([
+      'job_id',
+      'partition_key',
+      'payload',
+      'attempt',
+      'enqueued_at',
+      'traceparent',
+    ]);
 
     await consumer.close();
     const spans = tracing.exporter.getFinishedSpans();
-    const sends = spansNamed(spans, `send ${names.stream}`);
-    const processes = spansNamed(spans, `process ${names.stream}`);
+    const sends = spansNamed(spans, `send ${names.destination}`);
+    const processes = spansNamed(spans, `process ${names.destination}`);
     expect(sends).toHaveLength(10);
     expect(processes).toHaveLength(10);
     for (const p of processes) {
@@ -83,7 +150,7 @@ describe('producer -> consumer', () => {
       expect(p.links.map((l) => l.context.spanId)).toEqual([send?.spanContext().spanId]);
       expect(p.attributes).toMatchObject({
         'messaging.system': 'redis',
-        'messaging.destination.name': names.stream,
+        'messaging.destination.name': names.destination,
         'messaging.operation.name': 'process',
         'messaging.operation.type': 'process',
         'messaging.consumer.group.name': names.group,
@@ -93,7 +160,7 @@ describe('producer -> consumer', () => {
     }
     expect(sends[0]?.attributes).toMatchObject({
       'messaging.system': 'redis',
-      'messaging.destination.name': names.stream,
+      'messaging.destination.name': names.destination,
       'messaging.operation.name': 'send',
       'messaging.operation.type': 'send',
       'media_cluster.attempt': 1,
@@ -103,38 +170,15 @@ describe('producer -> consumer', () => {
     expect(work).toHaveLength(10);
     const processIds = new Set(processes.map((p) => p.spanContext().spanId));
     for (const w of work) expect(processIds.has(w.parentSpanContext?.spanId ?? '')).toBe(true);
-    // No raw pet id anywhere in telemetry.
-    expect(JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]))).not.toContain('pet-secret');
-    await deleteQueue(redis, names);
-  });
-
-  it("parentMode 'link' starts a new trace per attempt, linked to the producer", async () => {
-    const redis = redisClient(redisUrl);
-    const names = testNames();
-    const producer = createProducer({ redis, names });
-    const done = deferred();
-    const consumer = createConsumer({
-      redis,
-      names,
-      parentMode: 'link',
-      handler: async () => done.resolve(),
-    });
-    await consumer.start();
-    await producer.send({ jobId: 'job-link', petId: 'p' });
-    await done.promise;
-    await consumer.close();
-    const spans = tracing.exporter.getFinishedSpans();
-    const [send] = spansNamed(spans, `send ${names.stream}`);
-    const [proc] = spansNamed(spans, `process ${names.stream}`);
-    expect(proc?.parentSpanContext).toBeUndefined();
-    expect(proc?.spanContext().traceId).not.toBe(send?.spanContext().traceId);
-    expect(proc?.links[0]?.context.spanId).toBe(send?.spanContext().spanId);
-    expect(proc?.links[0]?.context.traceId).toBe(send?.spanContext().traceId);
+    // Neither the partition key nor the payload reaches telemetry.
+    const telemetry = JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]));
+    expect(telemetry).not.toContain('pet-secret');
+    expect(telemetry).not.toContain('payload-secret');
     await deleteQueue(redis, names);
   });
 
   it('sends of one turn under one parent share a send span (messaging.batch.message_count); other parents get their own', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     let handled = 0;
@@ -153,15 +197,15 @@ describe('producer -> consumer', () => {
     const inA = trace.setSpan(context.active(), requestA);
     const inB = trace.setSpan(context.active(), requestB);
     await Promise.all([
-      ...[0, 1, 2].map((i) => context.with(inA, () => producer.send({ jobId: `a-${i}`, petId: 'p' }))),
-      context.with(inB, () => producer.send({ jobId: 'b-0', petId: 'p' })),
+      ...[0, 1, 2].map((i) => context.with(inA, () => producer.send({ jobId: `a-${i}` }))),
+      context.with(inB, () => producer.send({ jobId: 'b-0' })),
     ]);
     requestA.end();
     requestB.end();
     await waitFor(() => handled === 4, { what: '4 jobs' });
     await consumer.close();
     const spans = tracing.exporter.getFinishedSpans();
-    const sends = spansNamed(spans, `send ${names.stream}`);
+    const sends = spansNamed(spans, `send ${names.destination}`);
     expect(sends).toHaveLength(2);
     const sendA = sends.find((s) => s.parentSpanContext?.spanId === requestA.spanContext().spanId);
     const sendB = sends.find((s) => s.parentSpanContext?.spanId === requestB.spanContext().spanId);
@@ -171,7 +215,7 @@ describe('producer -> consumer', () => {
     expect(sendB?.attributes).toMatchObject({ 'media_cluster.job_id': 'b-0', 'media_cluster.attempt': 1 });
     expect(sendB?.attributes['messaging.batch.message_count']).toBeUndefined();
     // Every job still gets its own process span, under its own send span.
-    const processes = spansNamed(spans, `process ${names.stream}`);
+    const processes = spansNamed(spans, `process ${names.destination}`);
     expect(processes).toHaveLength(4);
     for (const p of processes) {
       const expected = String(p.attributes['media_cluster.job_id']).startsWith('a-') ? sendA : sendB;
@@ -182,7 +226,7 @@ describe('producer -> consumer', () => {
   });
 
   it('never runs more than `concurrency` handlers at once, and fills every slot', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     let running = 0;
@@ -200,7 +244,10 @@ describe('producer -> consumer', () => {
         finished++;
       },
     });
-    await producer.sendBatch(Array.from({ length: 40 }, (_, i) => ({ jobId: `j${i}`, petId: 'p' })));
+    await sendAll(
+      producer,
+      Array.from({ length: 40 }, (_, i) => ({ jobId: `j${i}` })),
+    );
     await consumer.start();
     await waitFor(() => finished === 40, { what: '40 jobs', timeoutMs: 20_000 });
     await consumer.close();
@@ -210,7 +257,7 @@ describe('producer -> consumer', () => {
   });
 
   it('stats() reports pending and lag of the group', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const release = deferred();
@@ -224,7 +271,10 @@ describe('producer -> consumer', () => {
         await release.promise;
       },
     });
-    await producer.sendBatch(Array.from({ length: 5 }, (_, i) => ({ jobId: `j${i}`, petId: 'p' })));
+    await sendAll(
+      producer,
+      Array.from({ length: 5 }, (_, i) => ({ jobId: `j${i}` })),
+    );
     await consumer.start();
     await waitFor(() => started === 2, { what: '2 jobs started' });
     expect(consumer.inflight).toBe(2);

@@ -1,27 +1,32 @@
 import { startRedis, waitFor } from '@media-cluster/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer } from '../src/index.js';
 import {
+  BACKENDS,
+  clientList,
   closeClients,
   deferred,
   deleteQueue,
+  keysOf,
   pendingCount,
   recordingLogger,
-  redisClient,
+  sendAll,
   testNames,
 } from './support.js';
 
-const redisUrl = inject('redisUrl');
 afterAll(closeClients);
 
-describe('close()', () => {
+describe.each(BACKENDS)('close() (on $name)', (backend) => {
   it('during load: in-flight jobs finish and are acked, nothing is left pending, the rest waits for the next consumer', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const total = 300;
-    await producer.sendBatch(Array.from({ length: total }, (_, i) => ({ jobId: `job-${i}`, petId: 'p' })));
+    await sendAll(
+      producer,
+      Array.from({ length: total }, (_, i) => ({ jobId: `job-${i}` })),
+    );
     let started = 0;
     const finished = new Map<string, number>();
     const handler = async (job: { jobId: string }) => {
@@ -61,7 +66,7 @@ describe('close()', () => {
   });
 
   it('returns promptly from a blocking read and removes its consumer from the group', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const names = testNames();
     const producer = createProducer({ redis, names });
     const handled = deferred();
@@ -76,54 +81,23 @@ describe('close()', () => {
     });
     await consumer.start();
     // Redis 7 adds a consumer to the group when it first delivers to it.
-    await producer.send({ jobId: 'one', petId: 'p' });
+    await producer.send({ jobId: 'one' });
     await handled.promise;
     await waitFor(async () => (await pendingCount(redis, names)) === 0, { what: 'acked' });
-    expect(await redis.xinfo('CONSUMERS', names.stream, names.group)).toHaveLength(1);
+    expect(await redis.xinfo('CONSUMERS', keysOf(names).stream, names.group)).toHaveLength(1);
+    expect(await clientList(redis)).toContain('name=mcq-reader-short-lived ');
     await consumer.close();
     // CLIENT UNBLOCK ended the blocking read (no fallback to dropping the connection).
     expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
-    expect(await redis.xinfo('CONSUMERS', names.stream, names.group)).toEqual([]);
+    expect(await redis.xinfo('CONSUMERS', keysOf(names).stream, names.group)).toEqual([]);
     // The reader connection is gone.
-    const clients = String(await redis.call('CLIENT', 'LIST'));
+    const clients = await clientList(redis);
     expect(clients).not.toContain('name=mcq-reader-short-lived ');
     await deleteQueue(redis, names);
   });
 
-  it('drainTimeoutMs aborts the signals of handlers that outlive it; the entry stays for redelivery', async () => {
-    const redis = redisClient(redisUrl);
-    const names = testNames();
-    const producer = createProducer({ redis, names });
-    const started = deferred();
-    let abortReason: unknown;
-    const consumer = createConsumer({
-      redis,
-      names,
-      drainTimeoutMs: 50,
-      logger: recordingLogger(),
-      handler: (_job, signal) =>
-        new Promise<void>((_resolve, reject) => {
-          started.resolve();
-          signal.addEventListener('abort', () => {
-            abortReason = signal.reason;
-            reject(signal.reason);
-          });
-        }),
-    });
-    await consumer.start();
-    await producer.send({ jobId: 'slow', petId: 'p' });
-    await started.promise;
-    await consumer.close();
-    expect((abortReason as { code?: string }).code).toBe('QUEUE_ABORTED');
-    // Not counted as a failed attempt: no retry, no DLQ, still pending for another consumer.
-    expect(await redis.zcard(names.delayed)).toBe(0);
-    expect(await redis.xlen(names.dlq)).toBe(0);
-    expect(await pendingCount(redis, names)).toBe(1);
-    await deleteQueue(redis, names);
-  });
-
   it('close() before start() resolves, and start() after close() is refused', async () => {
-    const redis = redisClient(redisUrl);
+    const redis = backend.client();
     const consumer = createConsumer({ redis, names: testNames(), handler: async () => {} });
     await consumer.close();
     await expect(consumer.start()).rejects.toMatchObject({ code: 'QUEUE_CLOSED' });
@@ -152,7 +126,7 @@ describe('Redis going away', () => {
         },
       });
       await consumer.start();
-      await producer.send({ jobId: 'before', petId: 'p' });
+      await producer.send({ jobId: 'before' });
       await waitFor(() => handled.includes('before'), { what: 'job before the outage' });
 
       await server.kill();
@@ -163,7 +137,7 @@ describe('Redis going away', () => {
       const readFailures = logger.lines.filter((l) => l.msg.startsWith('XREADGROUP failed')).length;
       await server.restart();
 
-      await waitFor(() => producer.send({ jobId: 'after', petId: 'p' }).then(() => true), {
+      await waitFor(() => producer.send({ jobId: 'after' }).then(() => true), {
         what: 'Redis accepting writes again',
         timeoutMs: 10_000,
       });

@@ -1,65 +1,75 @@
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver, waitFor } from '@media-cluster/testkit';
-import { context, createTraceState, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { context, createTraceState, propagation, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Consumer, createConsumer, createProducer, type JobMessage } from '../src/index.js';
-import { closeClients, deleteQueue, recordingLogger, redisClient, testNames } from './support.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Consumer,
+  createConsumer,
+  createProducer,
+  type JobMessage,
+  type QueueNames,
+  type RedisClient,
+} from '../src/index.js';
+import { BACKENDS, closeClients, deleteQueue, keysOf, recordingLogger, testNames } from './support.js';
 import { registerTracing } from './tracing.js';
 
 /**
  * W3C trace-context edge cases, checked on the spans that reach an OTLP
  * receiver (what a collector would get), not on in-process objects.
  */
-const redisUrl = inject('redisUrl');
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
 
-let receiver: OtlpReceiver;
-let tracing: ReturnType<typeof registerTracing> | undefined;
-let consumer: Consumer;
-const redis = redisClient(redisUrl);
-const names = testNames('w3c');
-const handled = new Map<string, { job: JobMessage; traceId: string | undefined }>();
+describe.each(BACKENDS)('trace context carried in the stream entry (on $name)', (backend) => {
+  let receiver: OtlpReceiver;
+  let tracing: ReturnType<typeof registerTracing> | undefined;
+  let consumer: Consumer;
+  let redis: RedisClient;
+  const names: QueueNames = testNames('w3c');
+  const handled = new Map<string, { job: JobMessage; traceId: string | undefined }>();
 
-beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  tracing = registerTracing([
-    new SimpleSpanProcessor({ exporter: new OTLPTraceExporter({ url: receiver.grpcEndpoint }) }),
-  ]);
-  consumer = createConsumer({
-    redis,
-    names,
-    concurrency: 8,
-    logger: recordingLogger(),
-    handler: async (job) => {
-      handled.set(job.jobId, { job, traceId: trace.getSpanContext(context.active())?.traceId });
-    },
+  beforeAll(async () => {
+    redis = backend.client();
+    receiver = await startOtlpReceiver();
+    tracing = registerTracing([
+      new SimpleSpanProcessor({ exporter: new OTLPTraceExporter({ url: receiver.grpcEndpoint }) }),
+    ]);
+    consumer = createConsumer({
+      redis,
+      names,
+      concurrency: 8,
+      logger: recordingLogger(),
+      handler: async (job) => {
+        handled.set(job.jobId, { job, traceId: trace.getSpanContext(context.active())?.traceId });
+      },
+    });
+    await consumer.start();
   });
-  await consumer.start();
-});
 
-afterAll(async () => {
-  await consumer?.close();
-  await deleteQueue(redis, names);
-  await closeClients();
-  await tracing?.shutdown();
-  await receiver?.stop();
-});
-
-/** Adds an entry with these propagation fields, waits for its process span at the receiver. */
-async function processEntry(jobId: string, propagationFields: Record<string, string>): Promise<ReceivedSpan> {
-  const fields = ['job_id', jobId, 'pet_id', 'p', 'attempt', '1', 'enqueued_at', String(Date.now())];
-  for (const [k, v] of Object.entries(propagationFields)) fields.push(k, v);
-  await redis.xadd(names.stream, '*', ...fields);
-  const [span] = await receiver.waitForSpans({
-    name: `process ${names.stream}`,
-    where: (s) => s.attributes['media_cluster.job_id'] === jobId,
+  afterAll(async () => {
+    await consumer?.close();
+    await deleteQueue(redis, names);
+    await closeClients();
+    await tracing?.shutdown();
+    await receiver?.stop();
   });
-  return span as ReceivedSpan;
-}
 
-describe('trace context carried in the stream entry', () => {
+  /** Adds an entry with these propagation fields, waits for its process span at the receiver. */
+  async function processEntry(
+    jobId: string,
+    propagationFields: Record<string, string>,
+  ): Promise<ReceivedSpan> {
+    const fields = ['job_id', jobId, 'attempt', '1', 'enqueued_at', String(Date.now())];
+    for (const [k, v] of Object.entries(propagationFields)) fields.push(k, v);
+    await redis.xadd(keysOf(names).stream, '*', ...fields);
+    const [span] = await receiver.waitForSpans({
+      name: `process ${names.destination}`,
+      where: (s) => s.attributes['media_cluster.job_id'] === jobId,
+    });
+    return span as ReceivedSpan;
+  }
+
   it('a valid traceparent + tracestate: parent and link are the producer, tracestate kept on both', async () => {
     const span = await processEntry('valid', {
       traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`,
@@ -139,9 +149,9 @@ describe('trace context carried in the stream entry', () => {
 
   it('an unsampled parent (flags 00): the job runs in that trace and no span is exported', async () => {
     await redis.xadd(
-      names.stream,
+      keysOf(names).stream,
       '*',
-      ...['job_id', 'unsampled', 'pet_id', 'p', 'attempt', '1', 'enqueued_at', String(Date.now())],
+      ...['job_id', 'unsampled', 'attempt', '1', 'enqueued_at', String(Date.now())],
       ...['traceparent', `00-${TRACE_ID}-${SPAN_ID}-00`],
     );
     await processEntry('marker-after-unsampled', {});
@@ -160,10 +170,12 @@ describe('trace context carried in the stream entry', () => {
       traceState: callerState,
       isRemote: true,
     });
-    await context.with(caller, () => producer.send({ jobId: 'produced', petId: 'pet-hidden' }));
-    const [send] = await receiver.waitForSpans({ name: `send ${names.stream}`, traceId: TRACE_ID });
+    await context.with(caller, () =>
+      producer.send({ jobId: 'produced', partitionKey: 'pet-hidden', payload: '{"petId":"pet-hidden"}' }),
+    );
+    const [send] = await receiver.waitForSpans({ name: `send ${names.destination}`, traceId: TRACE_ID });
     const [proc] = await receiver.waitForSpans({
-      name: `process ${names.stream}`,
+      name: `process ${names.destination}`,
       where: (s) => s.attributes['media_cluster.job_id'] === 'produced',
     });
     expect(send).toMatchObject({

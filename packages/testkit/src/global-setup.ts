@@ -4,6 +4,7 @@ import { findLeaks } from './leak-check.js';
 import { startPostgres } from './postgres.js';
 import { RUN_ID_ENV } from './processes.js';
 import { startRedis } from './redis.js';
+import { startRedisCluster } from './redis-cluster.js';
 import { ensureStackBinaries } from './stack/go-programs.js';
 import type {} from './vitest-context.js';
 import { waitFor } from './wait-for.js';
@@ -19,10 +20,27 @@ interface Shared {
   ready: Promise<{ redisUrl: string; databaseUrl: string; stop(): Promise<void> }>;
 }
 
+interface SharedCluster {
+  users: number;
+  ready: Promise<{ nodes: string; stop(): Promise<void> }>;
+}
+
+/**
+ * Projects whose tests run on Redis Cluster too. The cluster (six redis-servers,
+ * ~5 s to form) starts only when one of them has tests queued, once per run.
+ */
+const CLUSTER_PROJECTS = new Set(['queue', 'worker']);
+
 // vitest runs the global setup once per project, in one process: share one
 // set of servers between them and tear down after the last project is done.
 const KEY = Symbol.for('media-cluster.testkit.shared');
-const holder = globalThis as unknown as { [KEY]?: Shared };
+const CLUSTER_KEY = Symbol.for('media-cluster.testkit.shared-cluster');
+const holder = globalThis as unknown as { [KEY]?: Shared; [CLUSTER_KEY]?: SharedCluster };
+
+async function startSharedCluster() {
+  const cluster = await startRedisCluster({ nodes: process.env.REDIS_CLUSTER_NODES });
+  return { nodes: cluster.nodesEnv, stop: () => cluster.stop() };
+}
 
 async function startShared(id: string) {
   // The real collector, Jaeger and Prometheus: a no-op when the set-up built them,
@@ -64,9 +82,10 @@ async function assertNothingLeft(id: string) {
 
 /**
  * vitest global setup: one Redis and one PostgreSQL for the whole run, handed
- * to tests with `inject('redisUrl')` / `inject('databaseUrl')`. Tests isolate
- * themselves with unique stream names and schemas. Teardown fails the run if
- * any process or temp dir of this run is left behind.
+ * to tests with `inject('redisUrl')` / `inject('databaseUrl')`, and for the
+ * projects in CLUSTER_PROJECTS one Redis Cluster (`inject('redisClusterNodes')`).
+ * Tests isolate themselves with unique stream names and schemas. Teardown fails
+ * the run if any process or temp dir of this run is left behind.
  */
 export default async function setup(project: TestProject) {
   if (!process.env[RUN_ID_ENV]) process.env[RUN_ID_ENV] = randomUUID().slice(0, 8);
@@ -74,14 +93,30 @@ export default async function setup(project: TestProject) {
   holder[KEY] ??= { users: 0, ready: startShared(id) };
   const shared = holder[KEY];
   shared.users += 1;
+  let cluster: SharedCluster | undefined;
+  if (CLUSTER_PROJECTS.has(project.name)) {
+    // Started alongside Redis and PostgreSQL, not after them.
+    holder[CLUSTER_KEY] ??= { users: 0, ready: startSharedCluster() };
+    cluster = holder[CLUSTER_KEY];
+    cluster.users += 1;
+  }
   const { redisUrl, databaseUrl } = await shared.ready;
   project.provide('redisUrl', redisUrl);
   project.provide('databaseUrl', databaseUrl);
+  project.provide('redisClusterNodes', cluster ? (await cluster.ready).nodes : '');
 
   return async () => {
+    if (cluster) {
+      cluster.users -= 1;
+      if (cluster.users === 0) {
+        holder[CLUSTER_KEY] = undefined;
+        await (await cluster.ready).stop();
+      }
+    }
     shared.users -= 1;
     if (shared.users > 0) return;
     holder[KEY] = undefined;
+    // The cluster is stopped above by its last user, before the leak check.
     await (await shared.ready).stop();
   };
 }

@@ -66,6 +66,14 @@ export {
 } from './prometheus-config.js';
 export { type PromtoolOptions, type PromtoolResult, promtool } from './promtool.js';
 export { pingRedis, type RedisOptions, startRedis } from './redis.js';
+export {
+  type ClusterNodeInfo,
+  parseClusterNodes,
+  type RedisClusterHandle,
+  type RedisClusterNode,
+  type RedisClusterOptions,
+  startRedisCluster,
+} from './redis-cluster.js';
 export { REPO_ROOT } from './repo-root.js';
 export type { ServerExit, ServiceHandle } from './service-handle.js';
 export { type ServiceProcess, type SpawnServiceOptions, spawnService } from './spawn-service.js';

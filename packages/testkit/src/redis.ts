@@ -32,6 +32,42 @@ export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 500): Pr
   });
 }
 
+/**
+ * Spawns redis-server on `port` with its data in `dir` (plus `extraArgs`) and waits,
+ * bounded, until it answers PING.
+ */
+export async function launchRedisServer(
+  binary: string,
+  port: number,
+  dir: string,
+  extraArgs: readonly string[],
+): Promise<Spawned> {
+  const proc = spawnTracked(
+    binary,
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+      ...['--appendfsync', 'everysec', '--daemonize', 'no', '--logfile', ''],
+      ...extraArgs,
+    ],
+    // Its own process group: a terminal's Ctrl-C (npm start) reaches the services,
+    // which still need Redis to finish their jobs, but not Redis; its owner stops it.
+    { detached: true },
+  );
+  try {
+    await waitFor(
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`redis-server exited: ${proc.output()}`);
+        return pingRedis(port);
+      },
+      { timeoutMs: 10_000, what: `redis-server on port ${port}` },
+    );
+  } catch (error) {
+    await stopProcess(proc, 'SIGKILL');
+    throw error;
+  }
+  return proc;
+}
+
 /** Starts a private redis-server on a free port in a temp dir (or wraps `options.url`). */
 export async function startRedis(options: RedisOptions = {}): Promise<ServiceHandle> {
   if (options.url) return external(options.url);
@@ -44,38 +80,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<ServiceHan
   let stopped = false;
 
   const launch = async () => {
-    proc = spawnTracked(
-      binary,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        appendOnly ? 'yes' : 'no',
-        '--appendfsync',
-        'everysec',
-        '--daemonize',
-        'no',
-        '--logfile',
-        '',
-      ],
-      // Its own process group: a terminal's Ctrl-C (npm start) reaches the services,
-      // which still need Redis to finish their jobs, but not Redis; its owner stops it.
-      { detached: true },
-    );
-    const current = proc;
-    await waitFor(
-      async () => {
-        if (current.child.exitCode !== null) throw new Error(`redis-server exited: ${current.output()}`);
-        return pingRedis(port);
-      },
-      { timeoutMs: 10_000, what: `redis-server on port ${port}` },
-    );
+    proc = await launchRedisServer(binary, port, dir, ['--appendonly', appendOnly ? 'yes' : 'no']);
   };
   await launch();
 

@@ -6,8 +6,8 @@ import type { ApiMetrics } from './metrics.js';
 
 /** What the api needs from the queue producer (packages/queue's `createProducer`). */
 export interface JobProducer {
-  /** Enqueues a job message; resolves with the stream entry id. */
-  send(message: { jobId: string; petId: string; attempt?: number }): Promise<string>;
+  /** Enqueues a job (the pet id is its partition key: one pet's jobs keep their order); resolves with the entry id. */
+  send(message: { jobId: string; partitionKey?: string }): Promise<string>;
 }
 
 /** What `/ready` needs from Redis (an ioredis client fits). */

@@ -1,13 +1,12 @@
 import type { Server } from 'node:http';
 import { createFsBlobStore, createPool, migrate } from '@media-cluster/db';
-import { createProducer, queueNames } from '@media-cluster/queue';
+import { connectRedis, createProducer, queueNames } from '@media-cluster/queue';
 import {
   createLogger,
   type MetricsServer,
   shutdownTelemetry,
   startMetricsServer,
 } from '@media-cluster/telemetry';
-import { Redis } from 'ioredis';
 import { checkReadiness, createApp } from './app.js';
 import { loadApiConfig } from './config.js';
 import { clientErrorHandler } from './http/client-error.js';
@@ -26,16 +25,23 @@ export async function main(): Promise<void> {
     max: 10,
     onIdleError: (error) => logger.warn({ err: error }, 'postgres idle client error'),
   });
-  const redis = new Redis(config.REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
-  });
+  const onCluster = (config.REDIS_CLUSTER_NODES ?? []).length > 0;
+  const redis = connectRedis(
+    { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
+    { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true },
+  );
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 
   let server: Server | undefined;
   let metricsServer: MetricsServer | undefined;
-  const producer = createProducer({ redis, names: queueNames(config.QUEUE_PREFIX) });
+  const producer = createProducer({
+    redis,
+    names: queueNames(config.QUEUE_PREFIX, { shards: config.QUEUE_SHARDS }),
+    // On a cluster the 202 waits (up to 100 ms) until a replica has the job, so a
+    // failover right after it cannot lose it (WAIT 1).
+    replicas: onCluster ? 1 : 0,
+    logger,
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {

@@ -53,6 +53,28 @@ describe('loadApiConfig', () => {
     expect(found.join('\n')).not.toContain('short');
   });
 
+  it('takes Redis Cluster nodes and a shard count; bad ones are reported with the rest', () => {
+    const config = loadApiConfig({
+      API_KEYS: 'local-dev-key:demo-owner',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis://10.0.0.2:7001,rediss://u:p@cache:6380',
+      QUEUE_SHARDS: '3',
+    });
+    expect(config.REDIS_CLUSTER_NODES).toEqual([
+      '10.0.0.1:7000',
+      'redis://10.0.0.2:7001',
+      'rediss://u:p@cache:6380',
+    ]);
+    expect(config.QUEUE_SHARDS).toBe(3);
+    expect(loadApiConfig({ API_KEYS: 'local-dev-key:demo-owner' }).QUEUE_SHARDS).toBe(1);
+    const found = issues({
+      API_KEYS: 'local-dev-key:demo-owner',
+      REDIS_CLUSTER_NODES: '10.0.0.1,http://x:1',
+      QUEUE_SHARDS: '0',
+    }).join('\n');
+    expect(found).toMatch(/REDIS_CLUSTER_NODES: expected comma-separated host:port/);
+    expect(found).toMatch(/QUEUE_SHARDS: expected at least 1/);
+  });
+
   it('requires API_KEYS', () => {
     expect(issues({}).some((i) => i.startsWith('API_KEYS'))).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { type BlobStore, createFsBlobStore, migrate } from '@media-cluster/db';
-import { createProducer, type Producer, queueNames } from '@media-cluster/queue';
+import { createProducer, type Producer, type QueueShard, queueNames } from '@media-cluster/queue';
 import { createTestSchema, makeTempDir, removeTempDir, uniqueName } from '@media-cluster/testkit';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
@@ -90,11 +90,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     redis,
     blobs,
     producer,
-    stream: names.stream,
+    stream: (names.shards[0] as QueueShard).stream,
     logs,
     async close() {
       await producer.close().catch(() => {});
-      await redis.del(names.stream).catch(() => {});
+      await redis.del((names.shards[0] as QueueShard).stream).catch(() => {});
       redis.disconnect();
       await db.end();
       await schema.drop().catch(() => {});

@@ -44,7 +44,7 @@ describe('POST /v1/pets/{petId}/clustering-jobs', () => {
     expect([...job!.photoIds].sort()).toEqual([...photoIds].sort());
     const entries = await streamEntries(h);
     expect(entries).toHaveLength(1);
-    expect(entries[0]!.fields).toMatchObject({ job_id: res.body.jobId, pet_id: 'rex', attempt: '1' });
+    expect(entries[0]!.fields).toMatchObject({ job_id: res.body.jobId, partition_key: 'rex', attempt: '1' });
     expect(h.logs).toContainEqual(
       expect.objectContaining({ event: 'job_created', job_id: res.body.jobId, photo_count: 3 }),
     );

@@ -1,6 +1,5 @@
 import { type BlobStore, markJobFailed } from '@media-cluster/db';
-import { createConsumer, type JobMessage, queueNames } from '@media-cluster/queue';
-import type { Redis } from 'ioredis';
+import { createConsumer, type JobMessage, queueNames, type RedisClient } from '@media-cluster/queue';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './config.js';
@@ -10,7 +9,7 @@ import type { PhotoEmbedder } from './stages/embed.js';
 
 export interface WorkerDeps {
   config: WorkerConfig;
-  redis: Redis;
+  redis: RedisClient;
   db: pg.Pool;
   blobs: BlobStore;
   embedder: PhotoEmbedder;
@@ -45,7 +44,7 @@ export function createWorker({ config, redis, db, blobs, embedder, logger, consu
   });
   const consumer = createConsumer({
     redis,
-    names: queueNames(config.QUEUE_PREFIX),
+    names: queueNames(config.QUEUE_PREFIX, { shards: config.QUEUE_SHARDS }),
     ...(consumerName ? { consumer: consumerName } : {}),
     handler,
     concurrency: config.WORKER_CONCURRENCY,

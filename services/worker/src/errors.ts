@@ -1,18 +1,19 @@
-/** Stable error codes of the worker; `retryable: false` sends a job straight to the DLQ. */
-export type WorkerErrorCode = 'JOB_NOT_FOUND' | 'JOB_TOO_LARGE' | 'NO_USABLE_PHOTOS' | 'WEBHOOK_REFUSED';
+import { JobError } from '@media-cluster/queue';
 
-export class WorkerError extends Error {
-  readonly code: WorkerErrorCode;
-  readonly retryable: boolean;
+/** Stable error codes of the worker (`WORKER_*`, like every package's `<PACKAGE>_*` codes). */
+export type WorkerErrorCode = 'WORKER_JOB_NOT_FOUND' | 'WORKER_JOB_TOO_LARGE' | 'WORKER_NO_USABLE_PHOTOS';
 
+/**
+ * A job failure the worker understands. It is the queue's {@link JobError}, so
+ * `retryable: false` sends the job straight to the DLQ; anything else is retried.
+ */
+export class WorkerError extends JobError<WorkerErrorCode> {
   constructor(
     code: WorkerErrorCode,
     message: string,
     options: { retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
+    super(code, message, options);
     this.name = 'WorkerError';
-    this.code = code;
-    this.retryable = options.retryable ?? true;
   }
 }

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { createEmbedderPool } from '@media-cluster/clustering';
 import { createFsBlobStore, createPool, migrate, migrationsApplied } from '@media-cluster/db';
+import { connectRedis } from '@media-cluster/queue';
 import { createLogger, shutdownTelemetry, startMetricsServer } from '@media-cluster/telemetry';
-import { Redis } from 'ioredis';
 import { loadWorkerConfig } from './config.js';
 import { createWorker } from './create-worker.js';
 
@@ -21,7 +21,10 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 export async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: false });
+  const redis = connectRedis(
+    { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
+    { maxRetriesPerRequest: null, enableAutoPipelining: false },
+  );
   redis.on('error', (err) => logger.warn({ event: 'redis_error', err: err.message }, 'redis error'));
   const db = createPool(config.DATABASE_URL, {
     max: config.WORKER_CONCURRENCY + 2,

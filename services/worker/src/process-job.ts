@@ -8,7 +8,7 @@ import {
   recordWebhookOutcome,
   saveJobResult,
 } from '@media-cluster/db';
-import type { JobMessage } from '@media-cluster/queue';
+import { isRetryable, type JobMessage } from '@media-cluster/queue';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { WorkerError } from './errors.js';
@@ -50,13 +50,12 @@ export function createJobHandler(deps: ProcessJobDeps) {
     try {
       await runStages(job, logger, timings, started);
     } catch (error) {
-      const { code, retryable } = error as Partial<WorkerError>;
       logger.warn(
         {
           event: 'job_failed',
           err: error,
-          code,
-          retryable: retryable ?? true,
+          code: error instanceof WorkerError ? error.code : undefined,
+          retryable: isRetryable(error),
           ...timings,
           total_ms: ms(started),
         },
@@ -76,7 +75,9 @@ export function createJobHandler(deps: ProcessJobDeps) {
 
     const existing = await getJob(db, job.jobId);
     if (!existing)
-      throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} is not in the database`, { retryable: false });
+      throw new WorkerError('WORKER_JOB_NOT_FOUND', `job ${job.jobId} is not in the database`, {
+        retryable: false,
+      });
     if (existing.status === 'succeeded') {
       // Redelivered after the result committed but before the ack: the result is
       // not redone, but a webhook no run settled (the worker died before or
@@ -90,13 +91,14 @@ export function createJobHandler(deps: ProcessJobDeps) {
       return;
     }
     const running = await markJobRunning(db, job.jobId, job.attempt);
-    if (!running) throw new WorkerError('JOB_NOT_FOUND', `job ${job.jobId} vanished`, { retryable: false });
+    if (!running)
+      throw new WorkerError('WORKER_JOB_NOT_FOUND', `job ${job.jobId} vanished`, { retryable: false });
 
     // The api refuses larger jobs; one created under a higher limit (or by hand) must
     // not take the worker's memory with it, and retrying cannot make it smaller.
     if (running.photoIds.length > deps.maxJobPhotos) {
       throw new WorkerError(
-        'JOB_TOO_LARGE',
+        'WORKER_JOB_TOO_LARGE',
         `the job has ${running.photoIds.length} photos, more than MAX_JOB_PHOTOS (${deps.maxJobPhotos})`,
         { retryable: false },
       );
@@ -127,10 +129,12 @@ export function createJobHandler(deps: ProcessJobDeps) {
     metrics.photosProcessed.add(embedded.length);
     for (const f of failed) metrics.photosFailed.add(1, { reason: f.reason });
     if (embedded.length === 0) {
-      throw new WorkerError('NO_USABLE_PHOTOS', `none of the job's ${photoCount} photos could be read`, {
+      throw new WorkerError(
+        'WORKER_NO_USABLE_PHOTOS',
+        `none of the job's ${photoCount} photos could be read`,
         // A blob may still be arriving on a shared volume.
-        retryable: failed.some((f) => f.reason === 'missing_blob'),
-      });
+        { retryable: failed.some((f) => f.reason === 'missing_blob') },
+      );
     }
 
     t = performance.now();

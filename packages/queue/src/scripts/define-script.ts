@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../types.js';
 
 /** A Lua script named, BullMQ-style, with its key count (`retry-2`). */
 export interface LuaScript {
@@ -20,7 +20,7 @@ export function defineScript(name: string, numberOfKeys: number, lua: string): L
  * client untouched (no defineCommand on a client the queue does not own).
  */
 export async function runScript(
-  redis: Redis,
+  redis: RedisClient,
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],

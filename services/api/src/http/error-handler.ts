@@ -1,3 +1,4 @@
+import { isDbUnavailable } from '@media-cluster/db';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError, CATALOGUE } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -15,26 +16,6 @@ const BODY_ERRORS: Record<string, ApiError['code']> = {
   'request.size.invalid': 'invalid_request',
   'stream.encoding.set': 'internal',
 };
-
-// Errors that mean "Postgres is not reachable right now", not "a bug".
-const PG_UNAVAILABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
-function isDatabaseDown(error: { code?: unknown; message?: unknown }): boolean {
-  if (typeof error.code === 'string' && PG_UNAVAILABLE.has(error.code)) return true;
-  const message = typeof error.message === 'string' ? error.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
-    message,
-  );
-}
 
 /** Maps anything thrown to a catalogued ApiError. Unknown errors are 500s with a generic detail. */
 export function toApiError(error: unknown): ApiError {
@@ -55,7 +36,7 @@ export function toApiError(error: unknown): ApiError {
     // e.g. a path that is not valid percent-encoding (router's URIError, status 400).
     return new ApiError(status === 404 ? 'not_found' : 'invalid_request', undefined, { cause: error });
   }
-  if (isDatabaseDown(e)) {
+  if (isDbUnavailable(error)) {
     return new ApiError('database_unavailable', 'The database is not reachable; try again shortly', {
       cause: error,
       headers: { 'retry-after': '5' },

@@ -91,7 +91,7 @@ export function createClusteringJob(deps: AppDeps, metrics: ApiMetrics) {
     const { job } = result;
     if (result.outcome === 'created') {
       try {
-        await producer.send({ jobId: job.id, petId, attempt: 1 });
+        await producer.send({ jobId: job.id, partitionKey: petId });
       } catch (error) {
         // Never leave a queued job nobody will run: drop it, the client retries.
         await deleteQueuedJob(db, job.id).catch((cleanupError: unknown) => {

@@ -35,7 +35,15 @@ export function isAllowedCallback(url: string, allowedHosts: readonly string[]):
   return callbackUrlProblem(url, allowedHosts) === undefined;
 }
 
-type Attempt = { ok: true; status: number } | { ok: false; reason: FailureReason; detail: string };
+type Attempt =
+  | { ok: true; status: number }
+  | { ok: false; reason: Exclude<FailureReason, 'http_status'>; detail: string }
+  | { ok: false; reason: 'http_status'; detail: string; status: number };
+
+/** A 4xx other than 408 (timeout) and 429 (rate limit) will not get better by retrying. */
+function isFinalStatus(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
 
 class DeadlineError extends Error {}
 
@@ -124,7 +132,7 @@ function post(url: URL, payload: string, target: ResolvedAddress, signal: AbortS
           settle(
             status >= 200 && status < 300
               ? { ok: true, status }
-              : { ok: false, reason: 'http_status', detail: `HTTP ${status}` },
+              : { ok: false, reason: 'http_status', detail: `HTTP ${status}`, status },
           ),
         );
         res.on('error', (e) => settle({ ok: false, reason: 'network', detail: e.message }));
@@ -189,7 +197,7 @@ export async function deliverWebhook(
     if (last.reason === 'refused')
       return { delivered: false, attempts: attempt - 1, reason: last.reason, detail: last.detail };
     // Nor will a 4xx other than 408/429.
-    if (last.reason === 'http_status' && /HTTP 4(?!08|29)/.test(last.detail)) {
+    if (last.reason === 'http_status' && isFinalStatus(last.status)) {
       return { delivered: false, attempts: attempt, reason: last.reason, detail: last.detail };
     }
     if (attempt < options.maxAttempts)

@@ -274,12 +274,12 @@ describe('the real api under abuse', () => {
         'payload_too_large',
       ],
     ];
-    const before = await stack.redis.xlen(stack.names.stream);
+    const before = await stack.redis.xlen(stack.keys.stream);
     for (const [name, options, status, code] of cases) {
       expectProblem(await send(apiUrl, 'POST', path, options), status, code, name);
     }
     // Nothing of it became a job.
-    expect(await stack.redis.xlen(stack.names.stream)).toBe(before);
+    expect(await stack.redis.xlen(stack.keys.stream)).toBe(before);
   });
 
   it('multipart abuse: a 50 MB file, too many files, malformed bodies, aborted uploads: 4xx', async () => {
@@ -591,12 +591,12 @@ describe('the real api under abuse', () => {
       `//hooks.example.test/x${q}`,
       `http://hooks.example.test:99999/x${q}`,
     ];
-    const before = await stack.redis.xlen(stack.names.stream);
+    const before = await stack.redis.xlen(stack.keys.stream);
     for (const callbackUrl of refused) {
       const res = await send(apiUrl, 'POST', `/v1/pets/${petA}/clustering-jobs`, json({ callbackUrl }));
       expectProblem(res, 422, 'invalid_callback_url', callbackUrl);
     }
-    expect(await stack.redis.xlen(stack.names.stream)).toBe(before);
+    expect(await stack.redis.xlen(stack.keys.stream)).toBe(before);
     expect(trap.requests).toEqual([]);
   });
 

@@ -46,7 +46,7 @@ async function poisonedPet(breakBlob: (path: string) => void) {
 }
 
 async function dlqEntries() {
-  const entries = (await stack.redis.xrange(stack.names.dlq, '-', '+')) as [string, string[]][];
+  const entries = (await stack.redis.xrange(stack.keys.dlq, '-', '+')) as [string, string[]][];
   return entries.map(([, flat]) =>
     Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]])),
   );
@@ -73,11 +73,11 @@ describe('poison jobs', () => {
     tooLarge = (await stack.createJob(largePet)).jobId;
     // A stream entry whose job row does not exist (e.g. deleted after the enqueue).
     await stack.redis.xadd(
-      stack.names.stream,
+      stack.keys.stream,
       '*',
       'job_id',
       vanished,
-      'pet_id',
+      'partition_key',
       'pet-gone',
       'attempt',
       '1',
@@ -112,23 +112,23 @@ describe('poison jobs', () => {
     expect(byJob.get(missing)).toMatchObject({
       reason: 'handler_failed',
       attempt: String(MAX_ATTEMPTS),
-      error_type: 'NO_USABLE_PHOTOS',
+      error_type: 'WORKER_NO_USABLE_PHOTOS',
       error: expect.stringMatching(/could be read/),
     });
     expect(byJob.get(corrupt)).toMatchObject({
       reason: 'not_retryable',
       attempt: '1',
-      error_type: 'NO_USABLE_PHOTOS',
+      error_type: 'WORKER_NO_USABLE_PHOTOS',
     });
     expect(byJob.get(tooLarge)).toMatchObject({
       reason: 'not_retryable',
       attempt: '1',
-      error_type: 'JOB_TOO_LARGE',
+      error_type: 'WORKER_JOB_TOO_LARGE',
     });
     expect(byJob.get(vanished)).toMatchObject({
       reason: 'not_retryable',
       attempt: '1',
-      error_type: 'JOB_NOT_FOUND',
+      error_type: 'WORKER_JOB_NOT_FOUND',
     });
     const failures = stack.logs().filter((l) => l.event === 'job_failed');
     expect(failures.filter((l) => l.job_id === missing).map((l) => l.attempt)).toEqual([1, 2, 3]);

@@ -148,7 +148,7 @@ describe('Postgres stopped mid-run', () => {
   it('each job committed its result once, and nothing was dead-lettered', async () => {
     const completions = stack.completions();
     expect(jobs.filter((j) => (completions.get(j.jobId) ?? 0) > 1)).toEqual([]);
-    expect(await stack.redis.xlen(stack.names.dlq)).toBe(0);
+    expect(await stack.redis.xlen(stack.keys.dlq)).toBe(0);
     // The api is healthy again without a restart.
     expect((await fetch(`${stack.apiUrl}/ready`)).status).toBe(200);
   });

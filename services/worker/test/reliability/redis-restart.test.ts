@@ -94,7 +94,7 @@ describe('Redis restarted while jobs flow', () => {
     expect(await stack.resultProblems(all)).toEqual([]);
     const completions = stack.completions();
     expect(all.filter((j) => (completions.get(j.jobId) ?? 0) > 1)).toEqual([]);
-    expect(await stack.redis.xlen(stack.names.dlq)).toBe(0);
+    expect(await stack.redis.xlen(stack.keys.dlq)).toBe(0);
   }, 120_000);
 
   it('no raw pet id, API key or image bytes reached telemetry', async () => {

@@ -90,7 +90,8 @@ const consumerOf = (w: WorkerHandle) => `${hostname()}-${w.proc.child.pid}`;
 
 /** Job ids of the entries pending for `consumer` (delivered, not acked). */
 async function pendingJobs(consumer: string): Promise<string[]> {
-  const { stream, group } = stack.names;
+  const { stream } = stack.keys;
+  const { group } = stack.names;
   const pending = (await stack.redis.xpending(stream, group, '-', '+', 100, consumer)) as [string][];
   const ids = new Set(pending.map(([id]) => id));
   const entries = await stack.redis.xrange(stream, '-', '+');
@@ -101,7 +102,8 @@ async function pendingJobs(consumer: string): Promise<string[]> {
 }
 
 async function groupInfo() {
-  const { stream, group } = stack.names;
+  const { stream } = stack.keys;
+  const { group } = stack.names;
   const groups = (await stack.redis.xinfo('GROUPS', stream)) as unknown[][];
   const pairs = (g: unknown[]) =>
     Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]]));
@@ -167,7 +169,7 @@ describe('SIGTERM under load', () => {
     // after the signal, from this very process (nothing can arrive from it any more).
     const processSpans = stack.otlp!.spans.filter(
       (s) =>
-        s.name === `process ${stack.names.stream}` &&
+        s.name === `process ${stack.names.destination}` &&
         s.resource['process.pid'] === a.proc.child.pid &&
         inFlight.includes(String(s.attributes['media_cluster.job_id'])),
     );

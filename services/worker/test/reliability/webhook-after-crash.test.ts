@@ -200,7 +200,8 @@ describe('worker SIGKILLed between the result commit and the webhook', () => {
   }, 60_000);
 
   it('nothing is left pending or dead-lettered, and nothing sensitive reached telemetry', async () => {
-    const { stream, group, dlq } = stack.names;
+    const { stream, dlq } = stack.keys;
+    const { group } = stack.names;
     await waitFor(
       async () => {
         const summary = (await stack.redis.xpending(stream, group)) as [number, ...unknown[]];

@@ -50,7 +50,7 @@ describe('worker SIGKILLed mid-job', () => {
           for (const w of stack.workers.filter(alive)) {
             const consumer = `${hostname()}-${w.proc.child.pid}`;
             const held = (await stack.redis.xpending(
-              stack.names.stream,
+              stack.keys.stream,
               stack.names.group,
               '-',
               '+',
@@ -102,7 +102,8 @@ describe('worker SIGKILLed mid-job', () => {
   });
 
   it('nothing is left pending, lagging or dead-lettered in Redis', async () => {
-    const { stream, group, dlq } = stack.names;
+    const { stream, dlq } = stack.keys;
+    const { group } = stack.names;
     const groups = (await stack.redis.xinfo('GROUPS', stream)) as unknown[][];
     const info = groups.map((g) =>
       Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]])),

@@ -4,12 +4,13 @@
 // may kill), and testkit's OTLP receiver. Build first: `pnpm turbo run build`.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type QueueNames, queueNames } from '@media-cluster/queue';
+import { connectRedis, type QueueNames, type QueueShard, queueNames } from '@media-cluster/queue';
 import {
   createTestSchema,
   freePort,
   makeTempDir,
   type OtlpReceiver,
+  type RedisClusterHandle,
   removeTempDir,
   type ServiceHandle,
   type ServiceProcess,
@@ -21,7 +22,6 @@ import {
   uniqueName,
   waitFor,
 } from '@media-cluster/testkit';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { tinyPng } from './tiny-png.js';
@@ -37,6 +37,10 @@ export interface StackOptions {
   label: string;
   /** A private redis-server (AOF on) this test may kill; default: the run's shared one. */
   privateRedis?: boolean;
+  /** api and workers on this Redis Cluster (REDIS_CLUSTER_NODES) instead of a single Redis. */
+  redisCluster?: RedisClusterHandle;
+  /** QUEUE_SHARDS of api and workers. @defaultValue 1 */
+  shards?: number;
   /** A private PostgreSQL this test may kill; default: a fresh schema on the shared one. */
   privatePostgres?: boolean;
   /** Workers started with the stack. @defaultValue 1 */
@@ -120,10 +124,14 @@ export async function startStack(options: StackOptions) {
 
   const redisUrl = redisServer?.url ?? inject('redisUrl');
   const prefix = uniqueName(options.label);
-  const names: QueueNames = queueNames(prefix);
+  const names: QueueNames = queueNames(prefix, { shards: options.shards ?? 1 });
+  const clusterNodes = options.redisCluster?.nodesEnv;
   const db = new pg.Pool({ connectionString: schema.url, max: 4, connectionTimeoutMillis: 2_000 });
   db.on('error', () => {}); // a killed server: the next query reports it
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = connectRedis(
+    { url: redisUrl, clusterNodes: clusterNodes?.split(',') },
+    { maxRetriesPerRequest: 1, lazyConnect: true },
+  );
   redis.on('error', () => {});
 
   const [apiPort, apiMetricsPort] = [await freePort(), await freePort()];
@@ -140,6 +148,8 @@ export async function startStack(options: StackOptions) {
     OTEL_BLRP_SCHEDULE_DELAY: '200',
     OTEL_METRIC_EXPORT_INTERVAL: '1000',
     REDIS_URL: redisUrl,
+    ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : {}),
+    QUEUE_SHARDS: String(names.shards.length),
     DATABASE_URL: schema.url,
     QUEUE_PREFIX: prefix,
     PHOTO_DIR: photoDir,
@@ -392,6 +402,8 @@ export async function startStack(options: StackOptions) {
     databaseUrl: schema.url,
     photoDir,
     names,
+    /** Keys of shard 0 (the only one unless `shards` was given). */
+    keys: names.shards[0] as QueueShard,
     /** The test's own clients, for checks. */
     db,
     redis,
