@@ -12,7 +12,7 @@ export interface PhotoInput {
 export interface ClusterPhotosResult {
   clusters: HeroGroup[];
   /** Photos that could not be decoded, with the decoder's reason; the others were clustered. */
-  failed: { id: string; code: PhotoRejectedError['code']; message: string }[];
+  failed: { id: string; reason: PhotoRejectedError['reason']; message: string }[];
   /** Per-photo results for the photos that were embedded; `ms` includes waiting for a free thread. */
   photos: Map<string, ProcessedPhoto & { ms: number }>;
   timings: { embedMs: number; clusterMs: number; selectHeroesMs: number };
@@ -47,7 +47,7 @@ export async function clusterPhotos(
         details.set(photo.id, { ...r, ms: performance.now() - started });
       } catch (error) {
         if (!(error instanceof PhotoRejectedError)) throw error;
-        failed.push({ id: photo.id, code: error.code, message: error.message });
+        failed.push({ id: photo.id, reason: error.reason, message: error.message });
       }
     }
   };

@@ -145,8 +145,8 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
           height: res.height,
           timings: res.timings,
         });
-      } else if (res.error.name === 'PhotoRejectedError' && isPhotoRejectionReason(res.error.code)) {
-        task.reject(new PhotoRejectedError(res.error.code, res.error.message));
+      } else if (res.error.name === 'PhotoRejectedError' && isPhotoRejectionReason(res.error.reason)) {
+        task.reject(new PhotoRejectedError(res.error.reason, res.error.message));
       } else {
         task.reject(
           new EmbedderPoolError('CLUSTERING_WORKER_FAILED', `embedding failed: ${res.error.message}`),

@@ -11,7 +11,7 @@ async function outcome(run: () => Promise<{ width: number; height: number }>) {
     return { accepted: true, width, height };
   } catch (error) {
     if (!(error instanceof PhotoRejectedError)) throw error;
-    return { accepted: false, reason: error.code };
+    return { accepted: false, reason: error.reason };
   }
 }
 
@@ -24,7 +24,7 @@ describe('decodePhoto on the bad-upload corpus (testkit bad/manifest.json)', () 
           (e: unknown) => e,
         );
         expect(error, entry.note).toBeInstanceOf(PhotoRejectedError);
-        expect((error as PhotoRejectedError).code).toBe(entry.reason);
+        expect((error as PhotoRejectedError).reason).toBe(entry.reason);
         expect((error as PhotoRejectedError).message.length).toBeGreaterThan(5);
       });
     } else {
@@ -55,7 +55,7 @@ describe('decodePhoto on the bad-upload corpus (testkit bad/manifest.json)', () 
   it('applies maxPixels from the header before decoding', async () => {
     const bytes = readChecked(badUploadCorpus().find((f) => f.file === 'bad/exif-orientation-6.jpg')!);
     await expect(decodePhoto(bytes, { maxPixels: 320 * 213 - 1 })).rejects.toMatchObject({
-      code: 'too_large_dimensions',
+      reason: 'too_large_dimensions',
     });
     await expect(decodePhoto(bytes, { maxPixels: 320 * 213 })).resolves.toMatchObject({
       width: 320,

@@ -56,7 +56,7 @@ describe('createEmbedderPool', () => {
       expect(r.status, f.file).toBe('rejected');
       const error = (r as PromiseRejectedResult).reason;
       expect(error).toBeInstanceOf(PhotoRejectedError);
-      expect([f.file, error.code]).toEqual([f.file, f.reason]);
+      expect([f.file, error.reason]).toEqual([f.file, f.reason]);
     });
     for (const r of results.slice(bad.length)) expect(r.status).toBe('fulfilled');
   });
@@ -64,7 +64,7 @@ describe('createEmbedderPool', () => {
   it('passes maxPixels to the decoder', async () => {
     const pool = open({ size: 1, maxPixels: 1000 });
     await expect(pool.process(readChecked(clusterManifest().files[0]!))).rejects.toMatchObject({
-      code: 'too_large_dimensions',
+      reason: 'too_large_dimensions',
     });
   });
 

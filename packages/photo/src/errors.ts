@@ -22,19 +22,26 @@ export interface PhotoRejectionDetails {
   maxPixels?: number;
 }
 
-/** One photo cannot be admitted (an upload is refused; in a job, that photo alone fails). */
+/** Stable error code of this package (`PHOTO_*`, like every package's `<PACKAGE>_*` codes). */
+export type PhotoErrorCode = 'PHOTO_REJECTED';
+
+/**
+ * One photo cannot be admitted (an upload is refused; in a job, that photo
+ * alone fails). `reason` says why, in the words clients and dashboards see.
+ */
 export class PhotoRejectedError extends Error {
-  readonly code: PhotoRejectionReason;
+  readonly code: PhotoErrorCode = 'PHOTO_REJECTED';
+  readonly reason: PhotoRejectionReason;
   readonly details: PhotoRejectionDetails;
 
   constructor(
-    code: PhotoRejectionReason,
+    reason: PhotoRejectionReason,
     message: string,
     options: { details?: PhotoRejectionDetails; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'PhotoRejectedError';
-    this.code = code;
+    this.reason = reason;
     this.details = options.details ?? {};
   }
 }

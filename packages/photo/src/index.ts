@@ -11,6 +11,7 @@ export {
 export {
   isPhotoRejectionReason,
   PHOTO_REJECTION_REASONS,
+  type PhotoErrorCode,
   PhotoRejectedError,
   type PhotoRejectionDetails,
   type PhotoRejectionReason,

@@ -24,7 +24,8 @@ describe('admitPhoto on the bad-upload corpus', () => {
           (e: unknown) => e,
         );
         expect(error, entry.note).toBeInstanceOf(PhotoRejectedError);
-        expect((error as PhotoRejectedError).code).toBe(entry.reason);
+        expect((error as PhotoRejectedError).reason).toBe(entry.reason);
+        expect((error as PhotoRejectedError).code).toBe('PHOTO_REJECTED');
       }
     });
   }
@@ -65,7 +66,7 @@ describe('the decode policy', () => {
     const bytes = fixture('exif-orientation-6.jpg');
     const error = await admitPhoto(bytes, { maxPixels: 320 * 213 - 1 }).catch((e: unknown) => e);
     expect(error).toMatchObject({
-      code: 'too_large_dimensions',
+      reason: 'too_large_dimensions',
       details: { width: 320, height: 213, maxPixels: 320 * 213 - 1 },
     });
     await expect(admitPhoto(bytes, { maxPixels: 320 * 213 })).resolves.toMatchObject({ width: 320 });
@@ -73,7 +74,7 @@ describe('the decode policy', () => {
 
   it('names what an unsupported file looks like', async () => {
     const error = await admitPhoto(fixture('vector.svg')).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'unsupported_type', details: { detectedType: 'svg' } });
+    expect(error).toMatchObject({ reason: 'unsupported_type', details: { detectedType: 'svg' } });
     expect((error as Error).message).toMatch(/looks like svg/);
   });
 

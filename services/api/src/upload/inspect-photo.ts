@@ -27,8 +27,8 @@ export async function inspectPhoto(data: Buffer, options: InspectOptions): Promi
     return { contentType, width, height };
   } catch (error) {
     if (!(error instanceof PhotoRejectedError)) throw error;
-    throw new ApiError(error.code, error.message, {
-      extras: { ...options.extras, reason: error.code, ...error.details },
+    throw new ApiError(error.reason, error.message, {
+      extras: { ...options.extras, reason: error.reason, ...error.details },
       cause: error,
     });
   }

@@ -21,7 +21,7 @@ export interface EmbedOptions {
   /** Photos read and embedded at once (EMBED_CONCURRENCY). */
   concurrency: number;
   span: Span;
-  /** Reads a photo's bytes; an error with `code` (e.g. `missing_blob`) fails that photo alone. */
+  /** Reads a photo's bytes; an error with a `reason` (e.g. `missing_blob`) fails that photo alone. */
   read(photo: PhotoRef): Promise<Buffer>;
 }
 
@@ -54,7 +54,8 @@ export async function embedPhotos(
           duration_ms: Math.round(performance.now() - started),
         });
       } catch (error) {
-        const reason = (error as { code?: string }).code ?? 'corrupt';
+        // PhotoRejectedError and MissingBlobError say why; anything else is a photo we could not read.
+        const reason = (error as { reason?: string }).reason ?? 'corrupt';
         failed.push({ id: photo.id, reason });
         span.addEvent('photo.failed', { 'media_cluster.photo_id': photo.id, reason });
       }
