@@ -30,7 +30,7 @@ import {
 } from '@media-cluster/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SHARED = pathToFileURL(PHOTO_FIXTURES_DIR);
 const KEY = 'e2e-api-key-0123456789';
 
