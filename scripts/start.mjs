@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startPostgres, startRedis } from '../packages/testkit/dist/index.js';
 import { runDemo } from './demo-load.mjs';
 import { createSupervisor } from './start/supervisor.mjs';
+import { traceViewerLines } from './start/trace-viewer.mjs';
 import { embeddedServerUnit, serviceUnit } from './start/units.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -150,15 +151,20 @@ if (env.DEMO !== '0' && env.DEMO !== 'false') {
   }
 }
 
-printWhereToLook({ apiUrl, apiKey, devKey, sample });
+await printWhereToLook({ apiUrl, apiKey, devKey, sample });
 
 /** The block `npm start` ends its start-up with: every URL a person opens next. */
-function printWhereToLook({ apiUrl, apiKey, devKey, sample }) {
+async function printWhereToLook({ apiUrl, apiKey, devKey, sample }) {
   const lines = [
     '',
     `API        ${apiUrl}   (key: ${apiKey}${devKey ? ', a local default: set API_KEYS for anything real' : ''})`,
     `metrics    ${urlOf(env.METRICS_PORT, '/metrics')} (api), ${urlOf(env.WORKER_METRICS_PORT, '/metrics')} (worker)`,
-    `traces     OTLP to ${env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317'} (docker compose up brings Jaeger at http://localhost:16686)`,
+    ...(await traceViewerLines({
+      otlpEndpoint:
+        env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317',
+      jaegerUrl: env.JAEGER_URL ?? 'http://localhost:16686',
+      traceId: sample?.traceId,
+    })),
   ];
   if (sample) {
     lines.push(`sample job ${sample.jobId} on pet ${sample.petId}, trace id ${sample.traceId}`);

@@ -64,13 +64,23 @@ async function untilReady(url, child, tail, timeoutMs = 30_000) {
 
 /**
  * Starts services/<name>/dist/index.js. stdout (pino, one line per request) goes to /dev/null
- * so the benchmark process does not pay for reading it; stderr is kept for error messages.
+ * so the benchmark process does not pay for reading it, unless `onLogLine` wants its lines
+ * (each parsed pino line); stderr is kept for error messages.
  *
  * @param {{ name: 'api' | 'worker', env: Record<string, string>, readyUrl: string,
- *           nodeArgs?: string[], cpus?: string, node?: string }} options cpus: a taskset CPU list;
+ *           nodeArgs?: string[], cpus?: string, node?: string,
+ *           onLogLine?: (line: Record<string, unknown>) => void }} options cpus: a taskset CPU list;
  *   node: the Node binary to run it with (default: the one running the benchmark)
  */
-export async function startService({ name, env, readyUrl, nodeArgs = [], cpus, node = process.execPath }) {
+export async function startService({
+  name,
+  env,
+  readyUrl,
+  nodeArgs = [],
+  cpus,
+  node = process.execPath,
+  onLogLine,
+}) {
   const serviceDir = join(repoRoot, 'services', name);
   const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout?.trim();
   if (!nodeVersion) throw new Error(`${name}: cannot run ${node}`);
@@ -83,8 +93,18 @@ export async function startService({ name, env, readyUrl, nodeArgs = [], cpus, n
   const child = spawn(command, args, {
     cwd: serviceDir,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', onLogLine ? 'pipe' : 'ignore', 'pipe'],
   });
+  if (onLogLine) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        onLogLine(JSON.parse(line));
+      } catch {
+        // not a log line
+      }
+    });
+  }
   const errors = [];
   child.stderr.on('data', (chunk) => {
     errors.push(chunk.toString());

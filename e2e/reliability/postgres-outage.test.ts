@@ -120,9 +120,17 @@ describe('Postgres stopped mid-run', () => {
       },
     ).catch((error: Error) => {
       const { violations, ...counts } = reader.report;
+      // What the workers said since the kill: which step they were stuck in.
+      const since = stack
+        .logs()
+        .filter((l) => Number(l.time) >= killedAt && l.name !== 'telemetry')
+        .slice(-12)
+        .map(
+          (l) => `${l.level} ${l.event ?? ''} ${l.msg} ${l.err ? JSON.stringify(l.err).slice(0, 160) : ''}`,
+        );
       throw new Error(
         `${error.message}; highest failed attempt ${maxFailedAttempt()}, reader ${JSON.stringify(counts)}, ` +
-          `violations ${JSON.stringify(violations.slice(0, 3))}`,
+          `violations ${JSON.stringify(violations.slice(0, 3))}; worker lines since the kill: ${JSON.stringify(since)}`,
       );
     });
     const downMs = Date.now() - killedAt;

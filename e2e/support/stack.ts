@@ -201,6 +201,33 @@ export async function startStack(options: StackOptions) {
     return proc;
   }
 
+  /**
+   * Another api process on the same Redis, Postgres and photo store (its own
+   * ports): what a second replica behind a load balancer is.
+   */
+  async function startApiReplica(env: Record<string, string> = {}) {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${port}`;
+    const proc = await spawnService({
+      entry: `${ROOT}services/api/dist/index.js`,
+      packageDir: `${ROOT}services/api`,
+      readyUrl: `${url}/ready`,
+      readyTimeoutMs: 60_000,
+      env: {
+        ...common,
+        OTEL_SERVICE_NAME: 'media-cluster-api',
+        OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=api-replica-${port}`,
+        PORT: String(port),
+        METRICS_PORT: String(metricsPort),
+        API_KEYS: `${KEY_A}:owner-a,${KEY_B}:owner-b`,
+        ...options.apiEnv,
+        ...env,
+      },
+    });
+    processes.push(proc);
+    return { proc, url, metricsUrl: `http://127.0.0.1:${metricsPort}` };
+  }
+
   let api!: ServiceProcess;
   try {
     await redis.connect();
@@ -411,6 +438,7 @@ export async function startStack(options: StackOptions) {
     petIds,
     auth: authOf,
     startWorker,
+    startApiReplica,
     /** Restarts the api (after `api.stop()`), same port and env. */
     async restartApi(env?: Record<string, string>) {
       api = await startApi(env);

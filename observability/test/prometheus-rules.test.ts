@@ -123,6 +123,7 @@ describe('Prometheus config and rules', () => {
         'EtagHitRatioLow',
         'HttpLatencyP95High',
         'IdempotencyConflictRateHigh',
+        'JobBacklogNearCeiling',
         'JobErrorRateHigh',
         'JobSuccessRatioLow',
         'NoWorkerRunning',

@@ -101,6 +101,10 @@ describe('the collector stopped, then back', () => {
     await waitForJob(services, warm.jobId);
     await stack.jaeger.waitForTrace(warm.traceId, undefined, { timeoutMs: 30_000 });
     await stack.prometheus.waitForQuery('sum(media_cluster_jobs_total{status="succeeded"}) >= 1');
+    // The same traffic with the collector up first, so what the outage adds is
+    // measured against a warmed-up process (heap sizing, sharp's buffers), not a cold one.
+    const warmedUntil = Date.now() + 30_000;
+    await keepServing(async () => Date.now() > warmedUntil, 'up');
     const rss = [rssMb(services.api.child.pid), rssMb(services.worker.child.pid)];
     await stack.collector.stop();
     const firing = async () =>
@@ -109,10 +113,14 @@ describe('the collector stopped, then back', () => {
       );
     const rounds = await keepServing(firing, 'down');
     expect(rounds).toBeGreaterThan(1);
+    const grown = [rssMb(services.api.child.pid) - rss[0]!, rssMb(services.worker.child.pid) - rss[1]!];
+    process.stderr.write(
+      `[stack-faults] RSS growth while down: api ${grown[0]!.toFixed(0)} MB, worker ${grown[1]!.toFixed(0)} MB\n`,
+    );
     // Generous: the point is "not proportional to what was produced while it was down".
-    expect(rssMb(services.api.child.pid) - rss[0]!).toBeLessThan(100);
-    expect(rssMb(services.worker.child.pid) - rss[1]!).toBeLessThan(150);
-  }, 300_000);
+    expect(grown[0]).toBeLessThan(100);
+    expect(grown[1]).toBeLessThan(150);
+  }, 360_000);
 
   it(`back: spans reach Jaeger and metrics reach Prometheus within ${BACK_WITHIN_MS / 1000} s`, async () => {
     const returnedAt = Date.now();

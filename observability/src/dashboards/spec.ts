@@ -169,6 +169,25 @@ export const pipeline: DashboardSpec = {
           unit: 'short',
           queries: [{ expr: 'sum by (instance) (media_cluster_worker_inflight)', legend: '{{instance}}' }],
         },
+        {
+          title: 'Backlog against the admission ceiling',
+          description:
+            'Jobs accepted and not finished (stream entries not acknowledged plus retries waiting), as the api reads it, and JOB_BACKLOG_CEILING: at the ceiling job creation is refused with 503 queue_full. Alert at 80 %.',
+          kind: 'timeseries',
+          unit: 'short',
+          queries: [
+            { expr: 'max(media_cluster_job_backlog)', legend: 'backlog' },
+            { expr: 'max(media_cluster_job_backlog_ceiling)', legend: 'ceiling' },
+          ],
+        },
+        {
+          title: 'Job creations shed (503)',
+          description:
+            'Job creations refused per second because the backlog was at its ceiling: clients were told to come back after Retry-After.',
+          kind: 'timeseries',
+          unit: 'ops',
+          queries: [{ expr: `sum(rate(media_cluster_jobs_shed_total[${RATE}]))`, legend: 'shed' }],
+        },
       ],
     },
     {
@@ -598,7 +617,7 @@ export const security: DashboardSpec = {
   file: 'security.json',
   title: 'Media cluster / Security',
   description:
-    'Authentication failures, owner-isolation denials, idempotency conflicts and webhook delivery.',
+    'Authentication failures, rate limits, owner-isolation denials, idempotency conflicts and webhook delivery.',
   tags: ['media-cluster', 'security'],
   rows: [
     {
@@ -612,6 +631,19 @@ export const security: DashboardSpec = {
           queries: [
             {
               expr: `sum by (reason) (rate(media_cluster_auth_failures_total[${RATE}]))`,
+              legend: '{{reason}}',
+            },
+          ],
+        },
+        {
+          title: 'Rate-limited requests by reason (429)',
+          description:
+            'jobs, uploads: an owner over its write limit (RATE_LIMIT_JOBS, RATE_LIMIT_UPLOADS); auth_failures: a client address that spent its failed authentications (RATE_LIMIT_AUTH_FAILURES), a key-guessing pattern. Per second.',
+          kind: 'timeseries',
+          unit: 'ops',
+          queries: [
+            {
+              expr: `sum by (reason) (rate(media_cluster_rate_limited_total[${RATE}]))`,
               legend: '{{reason}}',
             },
           ],

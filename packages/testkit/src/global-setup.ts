@@ -29,7 +29,7 @@ interface SharedCluster {
  * Projects whose tests run on Redis Cluster too. The cluster (six redis-servers,
  * ~5 s to form) starts only when one of them has tests queued, once per run.
  */
-const CLUSTER_PROJECTS = new Set(['queue', 'worker']);
+const CLUSTER_PROJECTS = new Set(['queue', 'e2e']);
 
 // vitest runs the global setup once per project, in one process: share one
 // set of servers between them and tear down after the last project is done.
@@ -94,7 +94,10 @@ export default async function setup(project: TestProject) {
   const shared = holder[KEY];
   shared.users += 1;
   let cluster: SharedCluster | undefined;
-  if (CLUSTER_PROJECTS.has(project.name)) {
+  // vitest 5 runs a root global setup once, for the root project: which projects run
+  // this time (after --project filters) decides whether the cluster is needed.
+  const running = [project.name, ...(project.vitest?.projects ?? []).map((p) => p.name)];
+  if (running.some((name) => CLUSTER_PROJECTS.has(name))) {
     // Started alongside Redis and PostgreSQL, not after them.
     holder[CLUSTER_KEY] ??= { users: 0, ready: startSharedCluster() };
     cluster = holder[CLUSTER_KEY];

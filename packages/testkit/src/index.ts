@@ -2,6 +2,7 @@ export { findBinary } from './binaries.js';
 export { freePort } from './free-port.js';
 export { IMAGE_MARKERS, imageMarkersIn } from './image-markers.js';
 export { createTestSchema, type TestSchema, uniqueName } from './isolation.js';
+export { kustomize } from './kustomize.js';
 export { findLeaks, type Leaks } from './leak-check.js';
 export { normalizeLogs, normalizeMetrics, normalizeTraces } from './otlp-normalize.js';
 export { PROTO_DIR } from './otlp-proto.js';
@@ -97,6 +98,7 @@ export {
   repoScrapeAddresses,
   type ScrapeAddresses,
 } from './stack/prometheus-config.js';
+export type { RunProgramOptions, RunProgramResult } from './stack/run-program.js';
 export { type ServiceTargets, type StackHandle, type StackOptions, startStack } from './stack/start-stack.js';
 export { type TelemetryLeakOptions, telemetryLeaks } from './telemetry-leaks.js';
 export { buildTraceTree, type RenderTraceOptions, renderTraceTree, type TraceNode } from './trace-tree.js';

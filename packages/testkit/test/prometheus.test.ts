@@ -52,6 +52,8 @@ describe('startPrometheus', () => {
     plain = await serve((req, res) => {
       if (req.url === '/secure') {
         if (req.headers.authorization !== 'Bearer s3cret') return void res.writeHead(401).end('no');
+        // Prometheus 3 refuses a scrape without a valid Content-Type.
+        res.setHeader('content-type', 'text/plain; version=0.0.4');
         return void res.end('probe_secure 1\n');
       }
       res.setHeader('content-type', 'text/plain; version=0.0.4');

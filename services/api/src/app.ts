@@ -1,7 +1,8 @@
 import express, { type Express, type Request } from 'express';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
-import { requireApiKey } from './http/auth.js';
+import { admitJob } from './http/admit-job.js';
+import { apiKeyAuth } from './http/auth.js';
 import { errorHandler } from './http/error-handler.js';
 import { jsonBody } from './http/json-body.js';
 import { requestContext } from './http/request-context.js';
@@ -22,12 +23,18 @@ export { checkReadiness, type Readiness } from './routes/health.js';
  */
 export function createApp(deps: AppDeps): Express {
   const metrics = deps.metrics ?? createApiMetrics();
-  const auth = requireApiKey(deps.config.API_KEYS, metrics);
+  const authenticate = apiKeyAuth({ keys: deps.config.API_KEYS, metrics, limiter: deps.rateLimiter });
+  const auth = authenticate();
   const app = express();
   app.disable('x-powered-by');
   // ETags only where we define them (job status), never express's automatic ones.
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // The client address failed authentications count against (req.ip).
+  const trustProxy = deps.config.TRUST_PROXY;
+  // A copy: proxy-addr expands `loopback` etc. in place, and the config is frozen.
+  if (trustProxy !== undefined)
+    app.set('trust proxy', typeof trustProxy === 'number' ? trustProxy : [...trustProxy]);
 
   app.use(requestContext(deps.logger));
 
@@ -35,10 +42,12 @@ export function createApp(deps: AppDeps): Express {
   app.get('/ready', ready(deps));
   app.get('/v1/openapi.json', openApiDocument());
 
-  app.post('/v1/pets/:petId/photos', auth, uploadPhotos(deps, metrics));
+  // Reads, /health and /ready are never shed: only writes meet the owner limits and the backlog ceiling.
+  app.post('/v1/pets/:petId/photos', authenticate('uploads'), uploadPhotos(deps, metrics));
   app.post(
     '/v1/pets/:petId/clustering-jobs',
-    auth,
+    authenticate('jobs'),
+    admitJob(deps.backpressure, metrics),
     jsonBody(deps.config.MAX_JSON_BYTES),
     createClusteringJob(deps, metrics),
   );

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   envCallbackAllowList,
   envHost,
@@ -13,6 +14,64 @@ import { z } from 'zod';
 
 const MB = 1024 * 1024;
 const OWNER = /^[A-Za-z0-9._-]{1,64}$/;
+const RATE_UNITS = { s: 1, min: 60, h: 3_600 } as const;
+
+/** A token bucket's refill rate (`20/s`, `30/min`, `100/h`), or `null` for `off`. */
+export interface Rate {
+  /** Tokens added per second. */
+  perSecond: number;
+  /** As configured, for messages and problem bodies (`20/s`). */
+  text: string;
+}
+
+/** `<count>/<s|min|h>` or `off`. */
+const envRate = () =>
+  z.string().transform((value, ctx): Rate | null => {
+    const text = value.trim();
+    if (text === 'off') return null;
+    const match = /^(\d{1,9})\/(s|min|h)$/.exec(text);
+    const count = Number(match?.[1]);
+    if (!match || count < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected <count>/s, <count>/min, <count>/h (count >= 1) or off',
+      });
+      return z.NEVER;
+    }
+    return { perSecond: count / RATE_UNITS[match[2] as keyof typeof RATE_UNITS], text };
+  });
+
+/**
+ * `TRUST_PROXY`: how the client address is found behind proxies (express's
+ * `trust proxy`): a number of proxy hops, or addresses / CIDR ranges /
+ * `loopback`, `linklocal`, `uniquelocal` whose `X-Forwarded-For` is believed.
+ */
+const envTrustProxy = () =>
+  z.string().transform((value, ctx): number | string[] => {
+    const text = value.trim();
+    if (/^\d{1,2}$/.test(text)) return Number(text);
+    const entries = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+    const bad = entries.filter((e) => {
+      if (named.has(e)) return false;
+      const [address = '', bits, ...rest] = e.split('/');
+      const family = isIP(address);
+      if (family === 0 || rest.length > 0) return true;
+      if (bits === undefined) return false;
+      return !/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128);
+    });
+    if (entries.length === 0 || bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a hop count or addresses/CIDR ranges/loopback/linklocal/uniquelocal${bad.length ? ` (not: ${bad.join(', ')})` : ''}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 /** One `key:owner` pair of `API_KEYS`. */
 export interface ApiKey {
@@ -101,6 +160,34 @@ const schema = z.object({
     .default('media-cluster'),
   /** `Retry-After` on 202: how soon a client should poll the job: 1 s. */
   RETRY_AFTER_SECONDS: envInt(0, 3_600).default(1),
+  /**
+   * Job creations per owner (token bucket in Redis, shared by every api replica):
+   * refill rate and bucket size. Over it: 429 `rate_limited`. Generous by default:
+   * it keeps one owner from taking everyone's share; JOB_BACKLOG_CEILING guards capacity.
+   */
+  RATE_LIMIT_JOBS: envRate().default({ perSecond: 20, text: '20/s' }),
+  RATE_LIMIT_JOBS_BURST: envInt(1, 1_000_000).default(200),
+  /** Upload requests per owner, as RATE_LIMIT_JOBS. */
+  RATE_LIMIT_UPLOADS: envRate().default({ perSecond: 20, text: '20/s' }),
+  RATE_LIMIT_UPLOADS_BURST: envInt(1, 1_000_000).default(200),
+  /**
+   * Failed authentications (missing or invalid key) per client address; once spent,
+   * every request from that address is 429 `too_many_auth_failures` until tokens
+   * refill, valid keys included (so a guess that hits cannot be told from one that
+   * misses). 30/min, 60 at once.
+   */
+  RATE_LIMIT_AUTH_FAILURES: envRate().default({ perSecond: 0.5, text: '30/min' }),
+  RATE_LIMIT_AUTH_FAILURES_BURST: envInt(1, 1_000_000).default(60),
+  /** Unset: the client address is the socket's. Behind a load balancer: its hop count or addresses. */
+  TRUST_PROXY: envTrustProxy().optional(),
+  /**
+   * Job creation is refused (503 `queue_full`) while the stream's backlog (entries not
+   * yet acknowledged plus retries waiting) is at this many jobs; 0 turns it off. Size
+   * it as drain rate x the queue-latency objective (60 s) with a margin: 1,000 jobs.
+   */
+  JOB_BACKLOG_CEILING: envInt(0, 10_000_000).default(1_000),
+  /** How long one backlog reading (XINFO GROUPS + ZCARD) is reused: 250 ms. */
+  BACKLOG_CACHE_MS: envInt(10, 60_000).default(250),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** In-flight requests get this long to finish on SIGTERM: 10 s. */
   SHUTDOWN_GRACE_MS: envInt(0).default(10_000),

@@ -3,6 +3,8 @@ import type pg from 'pg';
 import type { ApiConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { ApiMetrics } from './metrics.js';
+import type { Backpressure } from './overload/backpressure.js';
+import type { RateLimiter } from './overload/rate-limiter.js';
 
 /** What the api needs from the queue producer (packages/queue's `createProducer`). */
 export interface JobProducer {
@@ -27,4 +29,8 @@ export interface AppDeps {
   redis?: RedisPinger;
   /** Created (and touched at 0) when not given. */
   metrics?: ApiMetrics;
+  /** Per-owner write limits and the failed-authentication limit; without it nothing is rate-limited. */
+  rateLimiter?: RateLimiter;
+  /** Refuses job creation over JOB_BACKLOG_CEILING; without it the backlog is not checked. */
+  backpressure?: Backpressure;
 }

@@ -11,7 +11,9 @@ import { checkReadiness, createApp } from './app.js';
 import { loadApiConfig } from './config.js';
 import { clientErrorHandler } from './http/client-error.js';
 import type { Logger } from './logger.js';
-import { createApiMetrics } from './metrics.js';
+import { createApiMetrics, observeBacklog } from './metrics.js';
+import { createBackpressure } from './overload/backpressure.js';
+import { createRateLimiter, rateLimitsFromConfig } from './overload/rate-limiter.js';
 
 /**
  * The api process: config -> migrations -> listen; SIGTERM/SIGINT -> stop
@@ -34,14 +36,23 @@ export async function main(): Promise<void> {
 
   let server: Server | undefined;
   let metricsServer: MetricsServer | undefined;
+  const names = queueNames(config.QUEUE_PREFIX, { shards: config.QUEUE_SHARDS });
   const producer = createProducer({
     redis,
-    names: queueNames(config.QUEUE_PREFIX, { shards: config.QUEUE_SHARDS }),
+    names,
     // On a cluster the 202 waits (up to 100 ms) until a replica has the job, so a
     // failover right after it cannot lose it (WAIT 1).
     replicas: onCluster ? 1 : 0,
     logger,
   });
+  const backpressure = createBackpressure({
+    redis,
+    names,
+    ceiling: config.JOB_BACKLOG_CEILING,
+    cacheMs: config.BACKLOG_CACHE_MS,
+    logger,
+  });
+  const stopObservingBacklog = observeBacklog(backpressure);
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -50,6 +61,7 @@ export async function main(): Promise<void> {
       const steps: Array<[string, () => Promise<unknown>]> = [
         ['http server', () => closeServer(server, config.SHUTDOWN_GRACE_MS)],
         ['metrics server', async () => metricsServer?.close()],
+        ['backlog gauges', async () => stopObservingBacklog()],
         ['producer', () => producer.close()],
         ['redis', () => redis.quit().catch(() => redis.disconnect())],
         ['postgres', () => db.end()],
@@ -83,6 +95,13 @@ export async function main(): Promise<void> {
       blobs: createFsBlobStore({ dir: config.PHOTO_DIR }),
       logger,
       metrics: createApiMetrics(),
+      rateLimiter: createRateLimiter({
+        redis,
+        prefix: config.QUEUE_PREFIX,
+        limits: rateLimitsFromConfig(config),
+        logger,
+      }),
+      backpressure,
     };
     const app = createApp(deps);
     metricsServer = await startMetricsServer({

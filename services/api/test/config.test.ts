@@ -75,6 +75,55 @@ describe('loadApiConfig', () => {
     expect(found).toMatch(/QUEUE_SHARDS: expected at least 1/);
   });
 
+  it('reads the overload settings: rates as <count>/<unit> or off, bursts, ceiling, TRUST_PROXY', () => {
+    const defaults = loadApiConfig({ API_KEYS: 'local-dev-key:demo-owner' });
+    expect(defaults).toMatchObject({
+      RATE_LIMIT_JOBS: { perSecond: 20, text: '20/s' },
+      RATE_LIMIT_JOBS_BURST: 200,
+      RATE_LIMIT_UPLOADS: { perSecond: 20, text: '20/s' },
+      RATE_LIMIT_UPLOADS_BURST: 200,
+      RATE_LIMIT_AUTH_FAILURES: { perSecond: 0.5, text: '30/min' },
+      RATE_LIMIT_AUTH_FAILURES_BURST: 60,
+      JOB_BACKLOG_CEILING: 1_000,
+      BACKLOG_CACHE_MS: 250,
+    });
+    expect(defaults.TRUST_PROXY).toBeUndefined();
+    const set = loadApiConfig({
+      API_KEYS: 'local-dev-key:demo-owner',
+      RATE_LIMIT_JOBS: ' 90/min ',
+      RATE_LIMIT_UPLOADS: 'off',
+      RATE_LIMIT_AUTH_FAILURES: '36/h',
+      JOB_BACKLOG_CEILING: '0',
+      TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1',
+    });
+    expect(set.RATE_LIMIT_JOBS).toEqual({ perSecond: 1.5, text: '90/min' });
+    expect(set.RATE_LIMIT_UPLOADS).toBeNull();
+    expect(set.RATE_LIMIT_AUTH_FAILURES?.perSecond).toBeCloseTo(0.01);
+    expect(set.TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', '::1']);
+    expect(loadApiConfig({ API_KEYS: 'local-dev-key:demo-owner', TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+
+    const found = issues({
+      API_KEYS: 'local-dev-key:demo-owner',
+      RATE_LIMIT_JOBS: '5 per second',
+      RATE_LIMIT_UPLOADS: '0/s',
+      RATE_LIMIT_AUTH_FAILURES_BURST: '0',
+      JOB_BACKLOG_CEILING: '-1',
+      BACKLOG_CACHE_MS: '5',
+      TRUST_PROXY: 'my-balancer, 10.0.0.0/33',
+    }).join('\n');
+    for (const key of [
+      'RATE_LIMIT_JOBS:',
+      'RATE_LIMIT_UPLOADS:',
+      'RATE_LIMIT_AUTH_FAILURES_BURST:',
+      'JOB_BACKLOG_CEILING:',
+      'BACKLOG_CACHE_MS:',
+    ]) {
+      expect(found).toContain(key);
+    }
+    expect(found).toMatch(/TRUST_PROXY: .*\(not: my-balancer, 10\.0\.0\.0\/33\)/);
+    expect(found).toMatch(/RATE_LIMIT_JOBS: expected <count>\/s/);
+  });
+
   it('requires API_KEYS', () => {
     expect(issues({}).some((i) => i.startsWith('API_KEYS'))).toBe(true);
   });

@@ -1,6 +1,12 @@
 import { Writable } from 'node:stream';
 import { type BlobStore, createFsBlobStore, migrate } from '@media-cluster/db';
-import { createProducer, type Producer, type QueueShard, queueNames } from '@media-cluster/queue';
+import {
+  createProducer,
+  type Producer,
+  type QueueNames,
+  type QueueShard,
+  queueNames,
+} from '@media-cluster/queue';
 import { createTestSchema, makeTempDir, removeTempDir, uniqueName } from '@media-cluster/testkit';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
@@ -9,6 +15,8 @@ import { inject } from 'vitest';
 import { type AppDeps, createApp, type RedisPinger } from '../src/app.js';
 import { type ApiConfig, loadApiConfig } from '../src/config.js';
 import { createPinoLogger, type Logger } from '../src/logger.js';
+import { createBackpressure } from '../src/overload/backpressure.js';
+import { createRateLimiter, rateLimitsFromConfig } from '../src/overload/rate-limiter.js';
 
 export const ALICE_KEY = 'alice-secret-key-0001';
 export const BOB_KEY = 'bob-secret-key-0002';
@@ -36,6 +44,9 @@ export interface Harness {
   redis: Redis;
   blobs: BlobStore;
   producer: Producer;
+  /** QUEUE_PREFIX of this harness (the rate limiter's keys use it too). */
+  prefix: string;
+  names: QueueNames;
   stream: string;
   /** Every JSON log line written so far. */
   logs: Record<string, unknown>[];
@@ -62,7 +73,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.migrated !== false) await migrate(db);
   const redis = new Redis(options.redisUrl ?? inject('redisUrl'), { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
-  const names = queueNames(uniqueName('api-test'));
+  const prefix = uniqueName('api-test');
+  const names = queueNames(prefix);
   const producer = createProducer({ redis, names });
   const dir = makeTempDir('api-blobs');
   const blobs = createFsBlobStore({ dir, fsync: false });
@@ -80,6 +92,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     blobs,
     logger,
     redis: options.readyRedis === null ? undefined : (options.readyRedis ?? redis),
+    // As main.ts wires them, on this test's own prefix.
+    rateLimiter: createRateLimiter({ redis, prefix, limits: rateLimitsFromConfig(config), logger }),
+    backpressure: createBackpressure({
+      redis,
+      names,
+      ceiling: config.JOB_BACKLOG_CEILING,
+      cacheMs: config.BACKLOG_CACHE_MS,
+      logger,
+    }),
   };
   const app = createApp(deps);
   return {
@@ -90,11 +111,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     redis,
     blobs,
     producer,
+    prefix,
+    names,
     stream: (names.shards[0] as QueueShard).stream,
     logs,
     async close() {
       await producer.close().catch(() => {});
-      await redis.del((names.shards[0] as QueueShard).stream).catch(() => {});
+      const shard = names.shards[0] as QueueShard;
+      await redis.del(shard.stream, shard.delayed).catch(() => {});
       redis.disconnect();
       await db.end();
       await schema.drop().catch(() => {});

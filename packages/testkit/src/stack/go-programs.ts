@@ -16,7 +16,8 @@ import { REPO_ROOT } from '../repo-root.js';
 
 /**
  * The real observability programs, built from their Go modules in
- * observability/stack/<module>/ (go.mod/go.sum pinned there). Binaries go to a
+ * observability/stack/<module>/ (go.mod/go.sum pinned there), and kustomize for the
+ * Kubernetes manifests (deploy/k8s/kustomize). Binaries go to a
  * git-ignored cache keyed by a hash of the module files, so they are rebuilt
  * only when a go.mod, go.sum or main package changes.
  */
@@ -31,7 +32,7 @@ export interface GoProgram {
   ldflags: string;
 }
 
-export type StackProgram = 'otelcol-media-cluster' | 'jaeger' | 'prometheus' | 'promtool';
+export type StackProgram = 'otelcol-media-cluster' | 'jaeger' | 'prometheus' | 'promtool' | 'kustomize';
 
 const PROM_VERSION = (v: string) =>
   [
@@ -65,6 +66,14 @@ export const GO_PROGRAMS: readonly GoProgram[] = [
     module: 'observability/stack/prometheus',
     pkg: 'github.com/prometheus/prometheus/cmd/promtool',
     ldflags: PROM_VERSION('3.16.0'),
+  },
+  {
+    // kustomize/v5 v5.8.2 (kustomize/api v0.21.2): `kustomize build` of deploy/k8s in
+    // the k8s test. Its version comes from the module's build info.
+    name: 'kustomize',
+    module: 'deploy/k8s/kustomize',
+    pkg: 'sigs.k8s.io/kustomize/kustomize/v5',
+    ldflags: '',
   },
 ];
 

@@ -57,6 +57,10 @@ export async function startJaeger(options: JaegerOptions): Promise<JaegerHandle>
       JAEGER_QUERY_GRPC_PORT: String(queryGrpc),
       JAEGER_TELEMETRY_PORT: String(telemetry),
       JAEGER_PROMETHEUS_URL: options.prometheusUrl,
+      // Jaeger traces its own query API to the default OTLP endpoint, localhost:4317: in
+      // compose that is Jaeger itself; here it would be whatever listens there (`pnpm
+      // stack`'s collector, another test's). Point it at itself, as compose does.
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpGrpc}`,
     },
     ready: () => answers(`${url}/api/services`),
   });

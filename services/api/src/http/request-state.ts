@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { Admission } from '../overload/backpressure.js';
 
 /** Per-request state the api's middleware set up, on `req`. */
 export interface RequestState {
@@ -8,6 +9,8 @@ export interface RequestState {
   log: Logger;
   /** Set by the auth middleware. */
   owner?: string;
+  /** Job creation's place under the backlog ceiling (admitJob). */
+  admission?: Admission;
 }
 
 declare global {

@@ -92,6 +92,7 @@ export function createClusteringJob(deps: AppDeps, metrics: ApiMetrics) {
     if (result.outcome === 'created') {
       try {
         await producer.send({ jobId: job.id, partitionKey: petId });
+        req.state.admission?.enqueued();
       } catch (error) {
         // Never leave a queued job nobody will run: drop it, the client retries.
         await deleteQueuedJob(db, job.id).catch((cleanupError: unknown) => {
