@@ -87,6 +87,9 @@ describe('every route answers as documented', () => {
   let impatient: string;
   /** The app on a Postgres nobody listens on (a closed port). */
   let noDatabase: string;
+  /** Another app whose limits are one request an hour and a backlog ceiling of one job. */
+  let tightHarness: Harness;
+  let tight: string;
 
   /** Listens like main.ts does: the parser's refusals answered as problems. */
   async function serve(app: Express, options: { requestTimeoutMs?: number } = {}): Promise<string> {
@@ -119,6 +122,19 @@ describe('every route answers as documented', () => {
     deadDb.on('error', () => {});
     cleanups.push(() => deadDb.end());
     noDatabase = await variant({ db: deadDb });
+    tightHarness = await startHarness({
+      env: {
+        RATE_LIMIT_JOBS: '1/h',
+        RATE_LIMIT_JOBS_BURST: '1',
+        RATE_LIMIT_UPLOADS: '1/h',
+        RATE_LIMIT_UPLOADS_BURST: '1',
+        RATE_LIMIT_AUTH_FAILURES: '1/h',
+        RATE_LIMIT_AUTH_FAILURES_BURST: '1',
+        JOB_BACKLOG_CEILING: '1',
+      },
+    });
+    cleanups.push(() => tightHarness.close());
+    tight = await serve(tightHarness.app);
   });
 
   afterAll(async () => {
@@ -164,6 +180,18 @@ describe('every route answers as documented', () => {
     for (const [answer, status] of refusals)
       expect(conforms('GET', template, await answer).status).toBe(status);
     await parserRefusals('GET', template, path);
+  }
+
+  /**
+   * Wrong keys from this address on the tight app until its failed-authentication
+   * bucket (one an hour) is spent: 429 `too_many_auth_failures`, in any test order.
+   */
+  async function authFailuresLimited(method: string, template: string, path: string) {
+    const wrong = { authorization: 'Bearer wrong-key-0123456789' };
+    let answer = await send(tight, method, path, { headers: wrong });
+    if (answer.status === 401) answer = await send(tight, method, path, { headers: wrong });
+    conforms(method, template, answer);
+    expect([answer.status, JSON.parse(answer.text).code]).toEqual([429, 'too_many_auth_failures']);
   }
 
   /** A pet of alice's with one photo; returns the pet id and the photo id. */
@@ -279,6 +307,15 @@ describe('every route answers as documented', () => {
       ),
     );
     expect(broken.status).toBe(500);
+    // One upload an hour per owner on the tight app: the second is refused before its body is read.
+    const tightPath = `/v1/pets/${uniqueName('pet')}/photos`;
+    await upload(tight, [{ name: 'a.jpg', data: photo }], alice, tightPath);
+    const limited = conforms(
+      'POST',
+      template,
+      await upload(tight, [{ name: 'a.jpg', data: photo }], alice, tightPath),
+    );
+    expect([limited.status, JSON.parse(limited.text).code]).toEqual([429, 'rate_limited']);
     await parserRefusals('POST', template, path);
     expectAllAnswersSeen('uploadPhotos', { 408: NOT_PRODUCIBLE[408]! });
   });
@@ -336,6 +373,19 @@ describe('every route answers as documented', () => {
       const res = conforms('POST', template, await answer);
       expect([res.status, JSON.parse(res.text).code]).toEqual([status, code]);
     }
+    // The tight app: bob's job fills its backlog of one; alice's next is shed (503 queue_full),
+    // and the one after that finds her bucket of one job an hour empty (429 rate_limited).
+    const bobsPet = uniqueName('pet');
+    const form = multipart([{ name: 'a.jpg', data: photo }]);
+    await send(tight, 'POST', `/v1/pets/${bobsPet}/photos`, {
+      headers: { ...bob, ...form.headers },
+      body: form.body,
+    });
+    expect((await post(tight, {}, bob, `/v1/pets/${bobsPet}/clustering-jobs`)).status).toBe(202);
+    const shed = conforms('POST', template, await post(tight, {}));
+    expect([shed.status, JSON.parse(shed.text).code]).toEqual([503, 'queue_full']);
+    const limited = conforms('POST', template, await post(tight, {}));
+    expect([limited.status, JSON.parse(limited.text).code]).toEqual([429, 'rate_limited']);
     await parserRefusals('POST', template, path);
     expectAllAnswersSeen('createClusteringJob');
   });
@@ -352,6 +402,7 @@ describe('every route answers as documented', () => {
     });
     expect(conforms('GET', template, again).status).toBe(304);
     await readRefusals(template, path, '/v1/jobs/not-a-uuid');
+    await authFailuresLimited('GET', template, path);
     expectAllAnswersSeen('getClusteringJob');
   });
 
@@ -368,6 +419,7 @@ describe('every route answers as documented', () => {
     await saveJobResult(h.db, job.jobId, [{ heroPhotoId: photoId, photoIds: [photoId] }]);
     expect(conforms('GET', template, await send(base, 'GET', path, { headers: alice })).status).toBe(200);
     await readRefusals(template, path, '/v1/pets/-nope/clusters');
+    await authFailuresLimited('GET', template, path);
     expectAllAnswersSeen('getPetClusters');
   });
 

@@ -109,6 +109,9 @@ export const PROBLEM_HEADERS: Partial<Record<ErrorCode, Record<string, HeaderSpe
   },
   queue_unavailable: { 'Retry-After': retryAfter('Seconds to wait before retrying.') },
   database_unavailable: { 'Retry-After': retryAfter('Seconds to wait before retrying.') },
+  queue_full: { 'Retry-After': retryAfter('Seconds to wait before retrying.') },
+  rate_limited: { 'Retry-After': retryAfter('Seconds to wait before retrying.') },
+  too_many_auth_failures: { 'Retry-After': retryAfter('Seconds to wait before retrying.') },
 };
 
 const ETAG: HeaderSpec = {
@@ -173,6 +176,8 @@ export const OPERATIONS: readonly Operation[] = [
         'empty',
         'corrupt',
         'too_large_dimensions',
+        'rate_limited',
+        'too_many_auth_failures',
         'database_unavailable',
       ),
     },
@@ -213,6 +218,9 @@ export const OPERATIONS: readonly Operation[] = [
         'unknown_photo_ids',
         'no_photos',
         'too_many_photos',
+        'rate_limited',
+        'too_many_auth_failures',
+        'queue_full',
         'queue_unavailable',
         'database_unavailable',
       ),
@@ -242,7 +250,14 @@ export const OPERATIONS: readonly Operation[] = [
         },
       }),
       304: empty('Unchanged since the ETag sent in If-None-Match.', { ETag: ETAG }),
-      ...problems('invalid_id', 'invalid_request', 'unauthorized', 'not_found', 'database_unavailable'),
+      ...problems(
+        'invalid_id',
+        'invalid_request',
+        'unauthorized',
+        'not_found',
+        'too_many_auth_failures',
+        'database_unavailable',
+      ),
     },
   },
   {
@@ -254,7 +269,14 @@ export const OPERATIONS: readonly Operation[] = [
     pathParams: { petId: S.PetId },
     responses: {
       200: json(S.PetClusters, 'The result of the latest succeeded job.'),
-      ...problems('invalid_id', 'invalid_request', 'unauthorized', 'not_found', 'database_unavailable'),
+      ...problems(
+        'invalid_id',
+        'invalid_request',
+        'unauthorized',
+        'not_found',
+        'too_many_auth_failures',
+        'database_unavailable',
+      ),
     },
   },
 ];

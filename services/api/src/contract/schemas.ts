@@ -1,6 +1,7 @@
 import { PHOTO_REJECTION_REASONS } from '@media-cluster/photo';
 import { z } from 'zod';
 import { CATALOGUE, type ErrorCode } from '../errors.js';
+import { RATE_LIMIT_REASONS } from '../metrics.js';
 
 /**
  * The zod schemas of the HTTP API: the api validates its input with them
@@ -204,8 +205,8 @@ export const Problem = component(
     file: doc(z.string().optional(), 'Upload problems: the file name the client sent for the part at fault.'),
     index: doc(z.int().min(0).optional(), 'Upload problems: the 0-based position of that file.'),
     reason: doc(
-      z.enum(PHOTO_REJECTION_REASONS).optional(),
-      'A photo rejection: `empty`, `unsupported_type`, `too_large_dimensions` or `corrupt` (same as the code).',
+      z.enum([...PHOTO_REJECTION_REASONS, ...RATE_LIMIT_REASONS]).optional(),
+      'A photo rejection: `empty`, `unsupported_type`, `too_large_dimensions` or `corrupt` (same as the code); a 429: the bucket, `jobs`, `uploads` or `auth_failures`.',
     ),
     detectedType: doc(
       z.string().nullable().optional(),
@@ -216,7 +217,21 @@ export const Problem = component(
     maxPixels: doc(z.int().min(1).optional(), '`too_large_dimensions`: the limit (MAX_PIXELS).'),
     maxBytes: doc(z.int().min(1).optional(), '`file_too_large`, `payload_too_large`: the limit.'),
     maxFiles: doc(z.int().min(1).optional(), '`too_many_files`: the limit (MAX_PHOTOS).'),
-    limit: doc(z.int().min(1).optional(), '`too_many_photos`: the limit (MAX_JOB_PHOTOS).'),
+    limit: doc(
+      z.union([z.int().min(1), z.string()]).optional(),
+      '`too_many_photos`: the limit (MAX_JOB_PHOTOS); a 429: the configured rate, e.g. `"20/s"`.',
+    ),
+    burst: doc(z.int().min(1).optional(), 'A 429: the bucket size.'),
+    retryAfterSeconds: doc(
+      z.int().min(1).optional(),
+      'A 429 or `queue_full`: when to try again, in whole seconds (also in Retry-After).',
+    ),
+    backlog: doc(z.int().min(0).optional(), '`queue_full`: jobs waiting, as this replica counts them.'),
+    ceiling: doc(z.int().min(1).optional(), '`queue_full`: the ceiling (JOB_BACKLOG_CEILING).'),
+    drainPerSecond: doc(
+      z.number().min(0).nullable().optional(),
+      '`queue_full`: jobs finished per second lately; null while unknown.',
+    ),
     photoIds: doc(
       z.array(z.uuid()).max(100).optional(),
       '`unknown_photo_ids`: the ids that are not photos of this pet (the first 100).',
