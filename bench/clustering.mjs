@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `pnpm bench clustering [--runs N] [--jobs N] [--embedders a,b]`
 // Each embedder on the 48-photo labelled set (packages/testkit/fixtures/photos/clusters, or PHOTOS_DIR), end to end
-// as the worker runs it: pool.process (decode + embed + quality on worker threads, 2 per thread in
-// flight), cluster, selectHeroes. Every run is a fresh Node process (so peak RSS is that embedder's
+// with the functions the worker runs: embedPhotos (decode + embed + quality on the pool's worker threads,
+// 2 per thread in flight, at most 4 photos read at once = the worker's default EMBED_CONCURRENCY), cluster
+// (at the pool's threshold), selectHeroes. Every run is a fresh Node process (so peak RSS is that embedder's
 // alone): start the pool, one untimed warm-up job (threads + model load), then the timed jobs.
 // Prints a table and writes bench/results/clustering.json. Numbers from a shared machine are noisy.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -42,20 +43,44 @@ const percentile = (xs, p) => {
 };
 const median = (xs) => percentile(xs, 50);
 
+/** One job as the worker's stages run it (services/worker/src/process-job.ts), without the spans. */
+async function runJob(clustering, pool, photos) {
+  const { embedPhotos, cluster, selectHeroes } = clustering;
+  const details = new Map();
+  let t = performance.now();
+  const { embedded, failed } = await embedPhotos(pool, photos, {
+    concurrency: EMBED_CONCURRENCY,
+    read: async (photo) => photo.bytes,
+    onEmbedded: (photo, result, ms) => details.set(photo.id, { ...result, ms }),
+  });
+  const embedMs = performance.now() - t;
+  t = performance.now();
+  const groups = cluster(embedded, { threshold: pool.clusterThreshold });
+  const clusterMs = performance.now() - t;
+  t = performance.now();
+  const clusters = selectHeroes(groups, new Map(embedded.map((e) => [e.id, e.quality])));
+  const selectHeroesMs = performance.now() - t;
+  return { clusters, failed, photos: details, timings: { embedMs, clusterMs, selectHeroesMs } };
+}
+
+/** The worker's default EMBED_CONCURRENCY. */
+const EMBED_CONCURRENCY = 4;
+
 async function child(embedder, jobs) {
-  const { adjustedRandIndex, clusterPhotos, createEmbedderPool } = await import('@media-cluster/clustering');
+  const clustering = await import('@media-cluster/clustering');
+  const { adjustedRandIndex, createEmbedderPool } = clustering;
   const photos = labelledSet();
   const truth = new Map(photos.map((p) => [p.id, p.group]));
   const started = performance.now();
   const pool = createEmbedderPool({ embedder });
-  await clusterPhotos(pool, photos); // warm-up: threads, model load
+  await runJob(clustering, pool, photos); // warm-up: threads, model load
   const coldMs = performance.now() - started;
   const out = [];
   for (let j = 0; j < jobs; j++) {
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     const t = performance.now();
-    const result = await clusterPhotos(pool, photos);
+    const result = await runJob(clustering, pool, photos);
     const ms = performance.now() - t;
     loop.disable();
     const photoTimings = [...result.photos.values()].map((p) => p.timings);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20]
-//                       [--skip-build] [--on-env KEY=VALUE,...] [--label text] [--out pipeline]`
+// `pnpm bench pipeline [--jobs 200] [--photos 10] [--pets 20] [--rounds 3] [--inflight 20] [--warmup 20]
+//                       [--skip-build] [--on-env KEY=VALUE,...] [--off-env KEY=VALUE,...] [--cpu-prof]
+//                       [--prof-dir dir] [--prof-interval µs]
+//                       [--label text] [--out pipeline]`
 //
 // Jobs of `photos` photos each through the REAL api and worker processes (services/*/dist started
 // with `node --import @media-cluster/telemetry/register`, default config: WORKER_CONCURRENCY 2,
@@ -9,13 +11,22 @@
 //   on:  full telemetry (traces, metrics, logs) over OTLP/gRPC to testkit's OTLP receiver, run in a
 //        process of its own (bench/lib/otlp-sink.mjs) whose CPU is reported, not hidden.
 // Set-up (untimed): `pets` pets with `photos` distinct photos each, uploaded through an api.
-// Each run: empty jobs table and stream, fresh api + worker of one mode, 2 untimed warm-up jobs,
+// Each run: empty jobs table and stream, fresh api + worker of one mode, `warmup` untimed jobs (then
+// 2.5 s, so their telemetry is exported: channels opened and the export path compiled before timing),
 // then `jobs` POSTs (`inflight` at a time, pets round robin, no callback) and wait until every
 // job succeeded. jobs/s = jobs / (last finished_at - first created_at) (Postgres timestamps);
 // latency = finished_at - created_at per job. `rounds` rounds, off/on order alternating; rows are
 // medians over rounds.
+// CPU (what to read on a shared machine, wall-clock rates move with the neighbours): the worker's and
+// the api's process CPU over the timed jobs from /proc, per job, and the worker's split by thread
+// (main thread, worker threads = the embedder pool, V8 helpers = GC and compilers, libuv pool = file
+// reads and sharp's decoding); spans and log records per job as the OTLP sink received them, and the
+// worker CPU telemetry adds per exported worker span ((on - off) / spans, paired per round). The on/off
+// ratios (jobs/s and worker CPU) are medians of the per-round ratios, rounds shown.
+// `--cpu-prof`: V8 CPU profiles of every worker thread in --prof-dir/worker-<mode>-r<round>
+// (summarise with `node bench/lib/profile-summary.mjs <file> --after <s>`).
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildServices, startOtlpSink, startService } from './lib/services.mjs';
@@ -39,10 +50,16 @@ const { values: opts } = parseArgs({
     pets: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
     inflight: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '20' },
     'skip-build': { type: 'boolean', default: false },
     'on-env': { type: 'string', default: '' },
+    'off-env': { type: 'string', default: '' },
     label: { type: 'string', default: '' },
     out: { type: 'string', default: 'pipeline' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'prof-dir': { type: 'string', default: '/tmp/media-cluster-bench-profiles' },
+    // µs between samples (V8's default: 1000); smaller gives more samples per job, at some cost.
+    'prof-interval': { type: 'string', default: '' },
   },
 });
 const jobs = Number(opts.jobs);
@@ -50,12 +67,17 @@ const photosPerJob = Number(opts.photos);
 const pets = Number(opts.pets);
 const rounds = Number(opts.rounds);
 const inflight = Number(opts.inflight);
-const onEnv = Object.fromEntries(
-  opts['on-env']
-    .split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const warmupJobs = Number(opts.warmup);
+const parseEnv = (text) =>
+  Object.fromEntries(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+const onEnv = parseEnv(opts['on-env']);
+// Experiments on the baseline, e.g. NODE_OPTIONS for a process that loads what telemetry loads.
+const offEnv = parseEnv(opts['off-env']);
 
 if (!opts['skip-build']) buildServices();
 const { startPostgres, startRedis, freePort, makeTempDir, removeTempDir } = await import(
@@ -84,11 +106,16 @@ const shared = {
   LOG_LEVEL: 'info',
 };
 
-async function startStack(telemetry) {
+async function startStack(telemetry, profileName) {
   const [port, apiMetrics, workerMetrics] = [await freePort(), await freePort(), await freePort()];
+  const profileDir = opts['cpu-prof'] && profileName ? join(opts['prof-dir'], profileName) : undefined;
+  if (profileDir) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
   const otel = telemetry
     ? { ...sink.exporterEnv(), ...onEnv, OTEL_SDK_DISABLED: 'false' }
-    : { OTEL_SDK_DISABLED: 'true' };
+    : { ...offEnv, OTEL_SDK_DISABLED: 'true' };
   const api = await startService({
     name: 'api',
     env: { ...shared, ...otel, PORT: String(port), METRICS_PORT: String(apiMetrics) },
@@ -98,11 +125,24 @@ async function startStack(telemetry) {
     name: 'worker',
     env: { ...shared, ...otel, WORKER_METRICS_PORT: String(workerMetrics) },
     readyUrl: `http://127.0.0.1:${workerMetrics}/ready`,
+    // One directory per run: every thread (main, embedder pool, loader hook) writes its own profile.
+    nodeArgs: profileDir
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          ...(opts['prof-interval'] ? [`--cpu-prof-interval=${opts['prof-interval']}`] : []),
+        ]
+      : [],
   }).catch(async (error) => {
     await api.stop();
     throw error;
   });
-  return { api, worker, url: `http://127.0.0.1:${port}` };
+  return {
+    api,
+    worker,
+    url: `http://127.0.0.1:${port}`,
+    profileDir,
+  };
 }
 
 async function uploadAll(url) {
@@ -155,15 +195,43 @@ async function waitAll(ids, timeoutMs) {
   }
 }
 
-async function run(telemetry) {
+/** What the sink received from the worker (service.name `…worker…`). */
+function workerSide(sinkStats) {
+  const entry = Object.entries(sinkStats.by_service ?? {}).find(([name]) => name.includes('worker'));
+  return entry?.[1] ?? { spans: 0, logs: 0, span_names: {} };
+}
+
+/** Thread kinds of the worker process (see threadCpuMs), as reported. */
+const THREAD_KINDS = [
+  ['main', (comm) => comm === 'MainThread'],
+  ['worker_threads', (comm) => comm === 'WorkerThread'],
+  ['v8_helpers', (comm) => comm === 'V8Worker'],
+  ['libuv_pool', (comm) => comm.startsWith('libuv')],
+];
+function byThreadKind(threads) {
+  const out = Object.fromEntries([...THREAD_KINDS.map(([k]) => [k, 0]), ['other', 0]]);
+  for (const [comm, ms] of Object.entries(threads)) {
+    out[THREAD_KINDS.find(([, test]) => test(comm))?.[0] ?? 'other'] += ms;
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, ms]) => [k, round(ms, 2)]));
+}
+
+async function run(telemetry, roundNo) {
   await db.query('TRUNCATE jobs CASCADE');
   await admin.del(`${PREFIX}:jobs`, `${PREFIX}:jobs:dlq`, `${PREFIX}:jobs:delayed`);
-  const stack = await startStack(telemetry);
+  const stack = await startStack(telemetry, `worker-${label(telemetry)}-r${roundNo}`);
   try {
-    // Warm-up: embedder threads, JIT, pools.
-    await waitAll(await Promise.all([createJob(stack.url, 0), createJob(stack.url, 1)]), 120_000);
+    // Warm-up: embedder threads, JIT (the job path and, with telemetry, the export path), pools, the
+    // OTLP channels. Short runs otherwise charge one-time compilation to the per-job CPU.
+    await waitAll(
+      await Promise.all(Array.from({ length: warmupJobs }, (_, i) => createJob(stack.url, i % pets))),
+      120_000,
+    );
+    await new Promise((r) => setTimeout(r, 2_500));
     await sink.stats();
     const cpu0 = { api: stack.api.cpuMs(), worker: stack.worker.cpuMs() };
+    const comm0 = stack.worker.threadCpuMs();
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     const ids = [];
     let next = 0;
     await Promise.all(
@@ -178,6 +246,16 @@ async function run(telemetry) {
     // The last spans and logs leave with the next batch export (1 s): count their cost too.
     await new Promise((r) => setTimeout(r, 1_500));
     const cpu = { api: stack.api.cpuMs() - cpu0.api, worker: stack.worker.cpuMs() - cpu0.worker };
+    const comm1 = stack.worker.threadCpuMs();
+    if (stack.profileDir) {
+      // The timed window on the clock V8 profiles use, for profile-summary --window.
+      const window = { from_us: fromUs, to_us: Number(process.hrtime.bigint() / 1000n), jobs };
+      writeFileSync(join(stack.profileDir, 'window.json'), `${JSON.stringify(window)}\n`);
+    }
+    const byComm = Object.fromEntries(
+      Object.entries(comm1).map(([comm, ms]) => [comm, round((ms - (comm0[comm] ?? 0)) / jobs, 2)]),
+    );
+    const workerThreadsMsPerJob = byThreadKind(byComm);
     const sinkStats = await sink.stats();
     const { rows } = await db.query(
       `SELECT extract(epoch FROM created_at) * 1000 AS created, extract(epoch FROM started_at) * 1000 AS started,
@@ -201,6 +279,12 @@ async function run(telemetry) {
       api_cpu_ms: cpu.api,
       worker_cpu_ms: cpu.worker,
       worker_cpu_ms_per_job: cpu.worker / jobs,
+      worker_cpu_ms_per_job_by_thread: workerThreadsMsPerJob,
+      worker_cpu_ms_per_job_by_thread_name: byComm,
+      spans_per_job: sinkStats.spans / jobs,
+      logs_per_job: sinkStats.logs / jobs,
+      worker_spans_per_job: workerSide(sinkStats).spans / jobs,
+      worker_logs_per_job: workerSide(sinkStats).logs / jobs,
       sink: sinkStats,
     };
   } finally {
@@ -224,12 +308,12 @@ try {
   for (let r = 1; r <= rounds; r++) {
     for (const telemetry of r % 2 === 1 ? [false, true] : [true, false]) {
       const loadBefore = loadText();
-      const m = await run(telemetry);
+      const m = await run(telemetry, r);
       perRun.push({ round: r, telemetry, load_before: loadBefore, ...m });
       console.error(
         `round ${r} ${label(telemetry).padEnd(3)} ${m.jobs_per_s.toFixed(2)} jobs/s ${Math.round(m.photos_per_s)} photos/s` +
           ` p50 ${Math.round(m.p50_ms)} p95 ${Math.round(m.p95_ms)} ms, processing p50 ${Math.round(m.processing_p50_ms)} ms; CPU api ${m.api_cpu_ms} ms worker ${m.worker_cpu_ms} ms` +
-          ` (${Math.round(m.worker_cpu_ms_per_job)} ms/job), sink ${m.sink.cpu_ms} ms ${m.sink.spans} spans ${m.sink.logs} logs; load ${loadText()}`,
+          ` (${m.worker_cpu_ms_per_job.toFixed(1)} ms/job), worker ${m.worker_spans_per_job.toFixed(1)} spans/job, sink ${m.sink.cpu_ms} ms ${m.sink.spans} spans ${m.sink.logs} logs; load ${loadText()}`,
       );
     }
   }
@@ -242,6 +326,7 @@ try {
   removeTempDir(photoDir);
 }
 
+const THREAD_COLUMNS = [...THREAD_KINDS.map(([k]) => k), 'other'];
 const rows = [false, true].map((telemetry) => {
   const runs = perRun.filter((x) => x.telemetry === telemetry);
   const m = (key) => median(runs.map((x) => x[key]));
@@ -254,16 +339,49 @@ const rows = [false, true].map((telemetry) => {
     p50_ms: round(m('p50_ms')),
     processing_p50_ms: round(m('processing_p50_ms')),
     worker_cpu_ms_per_job: round(m('worker_cpu_ms_per_job'), 1),
+    worker_cpu_ms_per_job_by_thread: Object.fromEntries(
+      THREAD_COLUMNS.map((k) => [k, round(median(runs.map((x) => x.worker_cpu_ms_per_job_by_thread[k])), 2)]),
+    ),
+    worker_spans_per_job: round(m('worker_spans_per_job'), 2),
+    worker_logs_per_job: round(m('worker_logs_per_job'), 2),
     api_cpu_ms_per_job: round(median(runs.map((x) => x.api_cpu_ms / jobs)), 2),
   };
 });
-// The on/off ratio is the median of the per-round ratios (each round's off and on ran back to back).
-const { ratio, perRound } = pairedRatio(
-  [...new Set(perRun.map((x) => x.round))].map((r) => [
-    perRun.find((x) => x.round === r && x.telemetry).jobs_per_s,
-    perRun.find((x) => x.round === r && !x.telemetry).jobs_per_s,
-  ]),
-);
+// Every on/off figure pairs the two runs of one round (back to back), then takes the median over rounds.
+const roundNumbers = [...new Set(perRun.map((x) => x.round))];
+const pair = (r) => [
+  perRun.find((x) => x.round === r && x.telemetry),
+  perRun.find((x) => x.round === r && !x.telemetry),
+];
+const { ratio, perRound } = pairedRatio(roundNumbers.map((r) => pair(r).map((x) => x.jobs_per_s)));
+const cpuRatio = pairedRatio(roundNumbers.map((r) => pair(r).map((x) => x.worker_cpu_ms_per_job)));
+const extraPerRound = roundNumbers.map((r) => {
+  const [on, off] = pair(r);
+  const extra = on.worker_cpu_ms_per_job - off.worker_cpu_ms_per_job;
+  return {
+    round: r,
+    extra_ms_per_job: round(extra, 2),
+    extra_share_of_off: round(extra / off.worker_cpu_ms_per_job, 4),
+    extra_us_per_worker_span:
+      on.worker_spans_per_job > 0 ? round((1000 * extra) / on.worker_spans_per_job) : null,
+    main_us_per_worker_span:
+      on.worker_spans_per_job > 0
+        ? round(
+            (1000 * (on.worker_cpu_ms_per_job_by_thread.main - off.worker_cpu_ms_per_job_by_thread.main)) /
+              on.worker_spans_per_job,
+          )
+        : null,
+    by_thread_ms_per_job: Object.fromEntries(
+      THREAD_COLUMNS.map((k) => [
+        k,
+        round(on.worker_cpu_ms_per_job_by_thread[k] - off.worker_cpu_ms_per_job_by_thread[k], 2),
+      ]),
+    ),
+  };
+});
+const extraShare = median(extraPerRound.map((x) => x.extra_share_of_off));
+const extraMs = median(extraPerRound.map((x) => x.extra_ms_per_job));
+const extraPerSpan = median(extraPerRound.map((x) => x.extra_us_per_worker_span ?? Number.NaN));
 const loadAfter = loadText();
 console.log(
   `\npipeline: ${jobs} jobs x ${photosPerJob} photos, median of ${rounds} rounds; load average ${loadAfter}` +
@@ -280,12 +398,50 @@ console.log(
       ['processing p50 ms', (r) => r.processing_p50_ms],
       ['worker CPU ms/job', (r) => r.worker_cpu_ms_per_job],
       ['api CPU ms/job', (r) => r.api_cpu_ms_per_job],
+      ['worker spans/job', (r) => r.worker_spans_per_job],
+      ['worker logs/job', (r) => r.worker_logs_per_job],
     ],
     rows,
   ),
 );
+console.log('\nworker CPU ms/job by thread (median of rounds)');
 console.log(
-  `\non/off jobs/s = ${ratio.toFixed(3)}x, median of the per-round ratios ${perRound.map((x) => x.toFixed(3)).join(' ')}; goal >= 0.97x: ${goalText(ratio, 0.97)}`,
+  markdownTable(
+    [
+      ['telemetry', (r) => label(r.telemetry), 'left'],
+      ...THREAD_COLUMNS.map((k) => [k, (r) => r.worker_cpu_ms_per_job_by_thread[k]]),
+    ],
+    rows,
+  ),
+);
+const list = (xs, digits = 3) =>
+  xs.map((x) => (Number.isFinite(x) ? x.toFixed(digits) : String(x))).join(' ');
+console.log(
+  `\non/off jobs/s = ${ratio.toFixed(3)}x, median of the per-round ratios ${list(perRound)}; goal >= 0.97x: ${goalText(ratio, 0.97)}` +
+    `\non/off worker CPU per job = ${cpuRatio.ratio.toFixed(3)}x (per round ${list(cpuRatio.perRound)})` +
+    `\nworker CPU telemetry adds: ${extraMs.toFixed(2)} ms/job = ${(100 * extraShare).toFixed(1)} % of off` +
+    ` (per round ${list(
+      extraPerRound.map((x) => 100 * x.extra_share_of_off),
+      1,
+    )} %); goal <= 2 %: ${goalText(extraShare, 0.02, { atLeast: false })}` +
+    `\n  per exported worker span: ${Number.isFinite(extraPerSpan) ? Math.round(extraPerSpan) : '-'} µs (per round ${list(
+      extraPerRound.map((x) => x.extra_us_per_worker_span),
+      0,
+    )})` +
+    // Every line of telemetry code runs on the main thread (the embedder pool's threads run none,
+    // their profiles show it); the other threads' differences are the machine's noise plus GC.
+    `\n  on the main thread alone: ${median(extraPerRound.map((x) => x.by_thread_ms_per_job.main)).toFixed(2)} ms/job` +
+    ` (per round ${list(
+      extraPerRound.map((x) => x.by_thread_ms_per_job.main),
+      2,
+    )}), ${Math.round(median(extraPerRound.map((x) => x.main_us_per_worker_span ?? Number.NaN)))} µs per exported worker span` +
+    `\n  by thread, ms/job per round: ${extraPerRound
+      .map((x) =>
+        Object.entries(x.by_thread_ms_per_job)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+      )
+      .join(' | ')}`,
 );
 const file = writeResults(opts.out, {
   rows,
@@ -293,6 +449,15 @@ const file = writeResults(opts.out, {
   ratio_statistic: 'median of the per-round on/off ratios',
   goal: { ratio_at_least: 0.97, result: goalText(ratio, 0.97) },
   ratio_per_round: perRound.map((x) => round(x, 3)),
+  worker_cpu_ratio: round(cpuRatio.ratio, 3),
+  worker_cpu_ratio_per_round: cpuRatio.perRound.map((x) => round(x, 3)),
+  worker_extra_cpu: {
+    ms_per_job: round(extraMs, 2),
+    share_of_off: round(extraShare, 4),
+    us_per_worker_span: round(extraPerSpan),
+    goal: { share_at_most: 0.02, result: goalText(extraShare, 0.02, { atLeast: false }) },
+    per_round: extraPerRound,
+  },
   meta: {
     benchmark: 'pipeline',
     generated_at: new Date().toISOString(),
@@ -302,12 +467,15 @@ const file = writeResults(opts.out, {
     photos_per_job: photosPerJob,
     pets,
     posts_in_flight: inflight,
+    warmup_jobs: warmupJobs,
     rounds,
     on_env: onEnv,
+    off_env: offEnv,
     worker: 'one worker process, default config (WORKER_CONCURRENCY 2, default embedder)',
     otlp_receiver: 'testkit startOtlpReceiver in its own process (bench/lib/otlp-sink.mjs), OTLP/gRPC',
     statistic:
-      'median over rounds; jobs/s = jobs / (last finished_at - first created_at); latency = finished_at - created_at',
+      'median over rounds; jobs/s = jobs / (last finished_at - first created_at); latency = finished_at - created_at; ' +
+      'CPU from /proc (10 ms ticks) over the timed jobs plus 1.5 s for the last export; on/off figures paired per round',
     per_run: perRun,
   },
 });

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// `node bench/lib/profile-summary.mjs <file.cpuprofile> [--top 40] [--after 5] [--categories]`
+// `node bench/lib/profile-summary.mjs <file.cpuprofile> [--top 40] [--after 5 | --window window.json]
+//                                     [--requests n] [--categories]`
 // Self time of a V8 CPU profile (node --cpu-prof) by package (node_modules/<pkg>, or node: internals,
 // or the workspace package) and by function, so the cost of OpenTelemetry shows as a few lines.
+// `--window`: only the samples between `from_us` and `to_us` of that JSON file (monotonic clock in µs,
+// the one V8 profiles and `process.hrtime` use), e.g. the timed jobs of `pnpm bench pipeline --cpu-prof`,
+// which writes one per run (its `jobs` count becomes the default for `--requests`).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -14,11 +18,18 @@ const { values, positionals } = parseArgs({
     requests: { type: 'string', default: '0' },
     // Seconds from the profile's start to leave out (process start-up, module loading).
     after: { type: 'string', default: '0' },
+    // A JSON file {from_us, to_us, jobs?}: only the samples in that monotonic-clock window.
+    window: { type: 'string', default: '' },
     // Also print the telemetry cost by kind (export, context, http instrumentation, ...).
     categories: { type: 'boolean', default: false },
   },
 });
 const top = Number(values.top);
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)];
+}
 
 function packageOf(url) {
   if (!url) return '(native/gc/idle)';
@@ -38,13 +49,19 @@ for (const file of positionals) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const dt = profile.timeDeltas;
-  const skipUs = Number(values.after) * 1e6;
-  let at = 0;
+  // A sample's delta is wall time since the previous one: after the thread was preempted (a busy,
+  // shared machine) one sample would carry the whole wait. Each counts for at most the median
+  // sampling interval, so the shares are of CPU, not of waiting.
+  const cap = median(dt.filter((d) => d > 0)) || 1000;
+  const window = values.window ? JSON.parse(readFileSync(values.window, 'utf8')) : undefined;
+  const from = window ? window.from_us : profile.startTime + Number(values.after) * 1e6;
+  const to = window ? window.to_us : Number.POSITIVE_INFINITY;
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     at += dt[i] ?? 0;
-    if (at < skipUs) continue;
+    if (at < from || at > to) continue;
     const id = profile.samples[i];
-    self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
+    self.set(id, (self.get(id) ?? 0) + Math.min(dt[i] ?? 0, cap));
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const byPkg = new Map();
@@ -76,7 +93,7 @@ for (const file of positionals) {
     byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
   }
   const busy = total - (byPkg.get('(idle)') ?? 0);
-  const requests = Number(values.requests);
+  const requests = Number(values.requests) || (window?.jobs ?? 0);
   const pct = (us) =>
     `${((100 * us) / busy).toFixed(1)}%`.padStart(6) +
     (requests > 0 ? ` ${(us / requests).toFixed(1).padStart(7)} µs/req` : '');

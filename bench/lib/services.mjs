@@ -2,7 +2,7 @@
 // `node --import @media-cluster/telemetry/register` (as `npm start` and compose run them), plus
 // the OTLP receiver in a process of its own and per-process CPU time read from /proc.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { benchDir, repoRoot } from './stats.mjs';
@@ -37,6 +37,33 @@ export function processCpuMs(pid) {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU time of a live process by kind of thread, ms: Node names its threads (`MainThread`, `WorkerThread`
+ * for each worker_threads thread incl. the loader-hook thread, `V8Worker` for V8's GC and compiler
+ * helpers, `libuv-worker` for the libuv pool that runs file system work and native addons such as
+ * sharp's decoding, `DelayedTaskSche`, ...). Threads that ended are not counted (their time stays in
+ * the process total).
+ */
+export function threadCpuMs(pid) {
+  const byKind = {};
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byKind;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ms = processCpuMs(`${pid}/task/${tid}`);
+      if (Number.isFinite(ms)) byKind[comm] = (byKind[comm] ?? 0) + ms;
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byKind;
 }
 
 function registerPath(serviceDir) {
@@ -134,6 +161,7 @@ export async function startService({
     pid: child.pid,
     nodeVersion,
     cpuMs: () => processCpuMs(child.pid),
+    threadCpuMs: () => threadCpuMs(child.pid),
     stderr: tail,
     stop,
     exited,

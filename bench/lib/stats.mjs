@@ -1,7 +1,7 @@
 // Small helpers shared by the benchmarks: statistics, machine facts, tables, result files.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,11 +46,10 @@ export function markdownTable(columns, rows) {
   return [head, rule, ...body].join('\n');
 }
 
-/** Writes bench/results/<name>.json and returns its path. */
+/** Writes bench/results/<name>.json (or <name>.json where name is an absolute path) and returns its path. */
 export function writeResults(name, data) {
-  const dir = join(benchDir, 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}.json`);
+  const file = isAbsolute(name) ? `${name}.json` : join(benchDir, 'results', `${name}.json`);
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
 }

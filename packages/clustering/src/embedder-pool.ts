@@ -56,6 +56,18 @@ export interface ProcessedPhoto {
   timings: { decodeMs: number; embedMs: number; qualityMs: number };
 }
 
+export interface ProcessOptions {
+  /**
+   * Move the caller's bytes to the thread instead of copying them; the caller's buffer is empty
+   * (detached) afterwards. Only a buffer that is the whole of its ArrayBuffer moves (never a slice,
+   * e.g. of Node's shared Buffer pool): any other is copied as without this option. Each copy is
+   * memory outside the heap, and on the job path that churn is what set off most of the main
+   * thread's full garbage collections (bench/README.md, "Where the telemetry cost goes (worker)").
+   * @defaultValue false
+   */
+  transfer?: boolean;
+}
+
 export interface EmbedderPool {
   readonly embedderName: EmbedderName;
   readonly modelVersion: string;
@@ -67,7 +79,7 @@ export interface EmbedderPool {
    * @throws PhotoRejectedError for a bad photo (only that photo fails); EmbedderPoolError when the
    *   pool is closed or a thread died (the job should be retried).
    */
-  process(bytes: Uint8Array): Promise<ProcessedPhoto>;
+  process(bytes: Uint8Array, options?: ProcessOptions): Promise<ProcessedPhoto>;
   /** Rejects queued and in-flight photos with CLUSTERING_POOL_CLOSED and stops every thread. Idempotent. */
   close(): Promise<void>;
 }
@@ -201,16 +213,20 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
     modelVersion: spec.modelVersion,
     clusterThreshold: spec.clusterThreshold,
     size,
-    process(bytes: Uint8Array): Promise<ProcessedPhoto> {
+    process(bytes: Uint8Array, options: ProcessOptions = {}): Promise<ProcessedPhoto> {
       if (closed)
         return Promise.reject(
           new EmbedderPoolError('CLUSTERING_POOL_CLOSED', 'the embedder pool was closed'),
         );
       if (!(bytes instanceof Uint8Array)) return Promise.reject(new TypeError('process() expects a Buffer'));
-      // A private copy: the caller keeps its buffer, and ours can be moved to the thread without a copy.
-      const copy = new Uint8Array(bytes);
+      const whole =
+        bytes.buffer instanceof ArrayBuffer &&
+        bytes.byteOffset === 0 &&
+        bytes.byteLength === bytes.buffer.byteLength;
+      // Otherwise a private copy: the caller keeps its buffer, and ours moves to the thread.
+      const own = options.transfer && whole ? bytes : new Uint8Array(bytes);
       return new Promise<ProcessedPhoto>((resolve, reject) => {
-        queue.push({ id: nextId++, bytes: copy, resolve, reject });
+        queue.push({ id: nextId++, bytes: own, resolve, reject });
         pump();
       });
     },

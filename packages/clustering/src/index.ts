@@ -12,13 +12,20 @@ export {
   DEFAULT_CLUSTER_THRESHOLD,
   type Linkage,
 } from './cluster.js';
-export { type ClusterPhotosResult, clusterPhotos, type PhotoInput } from './cluster-photos.js';
 export { type DecodeOptions, decodePhoto, WORK_SIZE } from './decode-photo.js';
+export {
+  type EmbeddedPhoto,
+  type EmbedPhotosOptions,
+  embedPhotos,
+  type PhotoFailure,
+  type PhotoProcessor,
+} from './embed-photos.js';
 export {
   createEmbedderPool,
   type EmbedderPool,
   type EmbedderPoolOptions,
   type ProcessedPhoto,
+  type ProcessOptions,
 } from './embedder-pool.js';
 export {
   createEmbedder,

@@ -46,6 +46,27 @@ describe('createEmbedderPool', () => {
     expect(bytes.length).toBeGreaterThan(0); // the caller's buffer was copied, not detached
   });
 
+  it('with transfer, moves a whole buffer to its thread instead of copying it, and copies a slice', async () => {
+    const pool = open({ size: 1 });
+    const file = clusterManifest().files[0]!;
+    const expected = await pool.process(readChecked(file));
+
+    // Its own ArrayBuffer, as fs.promises.readFile (the blob store) gives.
+    const whole = new Uint8Array(readChecked(file));
+    expect(whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength).toBe(true);
+    const moved = await pool.process(Buffer.from(whole.buffer), { transfer: true });
+    expect(Array.from(moved.vector)).toEqual(Array.from(expected.vector));
+    expect(whole.byteLength).toBe(0); // detached: the thread has the bytes now
+
+    const bytes = readChecked(file);
+    const backing = new Uint8Array(bytes.length + 16);
+    backing.set(bytes, 8);
+    const slice = Buffer.from(backing.buffer, 8, bytes.length);
+    const copied = await pool.process(slice, { transfer: true });
+    expect(Array.from(copied.vector)).toEqual(Array.from(expected.vector));
+    expect(backing.byteLength).toBe(bytes.length + 16); // a slice is never detached
+  });
+
   it('fails a bad photo alone, with its decode reason, and keeps working', async () => {
     const pool = open({ size: 2, maxPixels: 40_000_000 });
     const bad = badUploadCorpus().filter((f) => f.expect === 'reject');

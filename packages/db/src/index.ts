@@ -9,15 +9,18 @@ export {
   type CreateJobResult,
   createJob,
   deleteQueuedJob,
-  getJob,
+  type JobAttempt,
   type MarkFailedOptions,
   markJobFailed,
   markJobRunning,
   type NewJob,
   type RunningJob,
   recordWebhookOutcome,
+  saveJobResult,
+  startJobAttempt,
   type WebhookOutcome,
-} from './jobs.js';
+} from './job-writes.js';
+export { getJob } from './jobs.js';
 export {
   listMigrations,
   type MigrateOptions,
@@ -37,7 +40,7 @@ export {
 } from './photos.js';
 export { createPool, type PoolOptions } from './pool.js';
 export { type DbLogger, type Queryable, withTransaction } from './queryable.js';
-export { getJobClusters, getLatestClusters, saveJobResult } from './results.js';
+export { getJobClusters, getLatestClusters } from './results.js';
 export type {
   Cluster,
   ClusterInput,

@@ -17,6 +17,7 @@ import {
   markJobRunning,
   recordWebhookOutcome,
   saveJobResult,
+  startJobAttempt,
   withTransaction,
 } from '../src/index.js';
 import { fakePhoto, openTestDb, type TestDb } from './helpers.js';
@@ -151,6 +152,8 @@ describe('jobs', () => {
     expect(await markJobRunning(db.pool, randomUUID(), 1)).toBeNull();
     expect(await markJobFailed(db.pool, 'nope', 'x', { final: false })).toBeNull();
     expect(await getPhotosForJob(db.pool, randomUUID())).toEqual([]);
+    expect(await startJobAttempt(db.pool, randomUUID(), 1)).toBeNull();
+    expect(await startJobAttempt(db.pool, 'nope', 1)).toBeNull();
   });
 
   it('replays the same idempotency key with the same request, and reports a conflict otherwise', async () => {
@@ -222,6 +225,26 @@ describe('jobs', () => {
     expect(dead!.status).toBe('dead_lettered');
     expect(dead!.error).toHaveLength(2_000);
     expect(dead!.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('starts an attempt in one round trip: running, attempts kept, the photos in job order', async () => {
+    const { petId, owner, photoIds } = await petWithPhotos(3);
+    const order = [photoIds[2]!, photoIds[0]!];
+    const { job } = await createJob(db.pool, { petId, owner, photoIds: order });
+    const first = await startJobAttempt(db.pool, job.id, 2);
+    expect(first!.previousStatus).toBe('queued');
+    expect(first!.job).toMatchObject({ id: job.id, status: 'running', attempts: 2, finishedAt: null });
+    expect(first!.job.startedAt).toBeInstanceOf(Date);
+    expect(first!.photos).toEqual(await getPhotosForJob(db.pool, job.id));
+    expect(first!.photos.map((p) => p.id)).toEqual(order);
+    // A stale delivery never lowers the attempt count.
+    expect((await startJobAttempt(db.pool, job.id, 1))!.job.attempts).toBe(2);
+
+    await saveJobResult(db.pool, job.id, [{ heroPhotoId: order[0]!, photoIds: order }]);
+    const redelivered = await startJobAttempt(db.pool, job.id, 3);
+    expect(redelivered!.previousStatus).toBe('succeeded');
+    expect(redelivered!.job).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(redelivered!.photos).toEqual([]);
   });
 
   it('gives the worker the job photos in job order', async () => {

@@ -63,7 +63,7 @@ class StreamConsumer implements Consumer {
     this.groupKey = `${names.destination}\u0000${names.group}`;
     this.slots = new JobSlots(o.concurrency, names.shards.length, (delivery) => this.dispatch(delivery));
     this.telemetry = new ConsumerTelemetry(names);
-    this.metrics = createConsumerMetrics();
+    this.metrics = createConsumerMetrics(o.metrics);
     const state = () => this.state;
     this.acks = names.shards.map((shard) => new AckBatcher(redis, shard.stream, names.group, logger));
     this.readers = names.shards.map(
@@ -135,7 +135,7 @@ class StreamConsumer implements Consumer {
     await warnAboutLegacyKeys(redis, names, this.o.logger);
     if (this.state !== 'starting') return;
     this.state = 'running';
-    this.unregisterGauges = registerGaugeSource(this);
+    this.unregisterGauges = registerGaugeSource(this, this.o.metrics.prefix);
     for (const reader of this.readers) reader.start();
     this.maintenance.start();
     this.o.logger.info(

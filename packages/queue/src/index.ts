@@ -23,6 +23,7 @@ export type {
   Producer,
   ProducerOptions,
   QueueLogger,
+  QueueMetricsOptions,
   QueueStats,
   RedisClient,
 } from './types.js';

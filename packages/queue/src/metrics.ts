@@ -1,3 +1,4 @@
+import { LABEL_STATUS, queueMetricNames } from '@media-cluster/semconv';
 import {
   type Attributes,
   type BatchObservableResult,
@@ -7,18 +8,18 @@ import {
   metrics,
   type Observable,
 } from '@opentelemetry/api';
-import { METRIC, SCOPE_NAME } from './semconv.js';
+import type { ResolvedMetricsOptions } from './options.js';
+import { SCOPE_NAME } from './semconv.js';
 import type { QueueStats } from './types.js';
 import { VERSION } from './version.js';
 
-/** Seconds; dense where queue latency alerts (p95 > 60 s) and processing alerts (p95 > 300 s) look. */
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
-const PROCESSING_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+// Names and second buckets come from the caller (options.metrics): the same advice the application's
+// views give in production, so a test without the views sees the buckets production has.
 
 // Label objects are created once: the SDK hashes them on every record.
-export const STATUS_SUCCEEDED: Attributes = Object.freeze({ status: 'succeeded' });
-export const STATUS_FAILED: Attributes = Object.freeze({ status: 'failed' });
-export const STATUS_DEAD_LETTERED: Attributes = Object.freeze({ status: 'dead_lettered' });
+export const STATUS_SUCCEEDED: Attributes = Object.freeze({ [LABEL_STATUS]: 'succeeded' });
+export const STATUS_FAILED: Attributes = Object.freeze({ [LABEL_STATUS]: 'failed' });
+export const STATUS_DEAD_LETTERED: Attributes = Object.freeze({ [LABEL_STATUS]: 'dead_lettered' });
 const NO_LABELS: Attributes = Object.freeze({});
 
 function meter(): Meter {
@@ -29,8 +30,8 @@ export interface ProducerMetrics {
   published: Counter;
 }
 
-export function createProducerMetrics(): ProducerMetrics {
-  const published = meter().createCounter(METRIC.published, {
+export function createProducerMetrics(options: ResolvedMetricsOptions): ProducerMetrics {
+  const published = meter().createCounter(queueMetricNames(options.prefix).published, {
     description: 'Jobs added to the stream by this process.',
   });
   published.add(0);
@@ -46,8 +47,10 @@ export interface ConsumerMetrics {
   queueLatency: Histogram;
 }
 
-export function createConsumerMetrics(): ConsumerMetrics {
+export function createConsumerMetrics(options: ResolvedMetricsOptions): ConsumerMetrics {
   const m = meter();
+  const METRIC = queueMetricNames(options.prefix);
+  const buckets = [...options.secondsBuckets];
   const result: ConsumerMetrics = {
     jobs: m.createCounter(METRIC.jobs, { description: 'Job attempts by outcome.' }),
     retries: m.createCounter(METRIC.retries, { description: 'Failed attempts scheduled for a retry.' }),
@@ -58,12 +61,12 @@ export function createConsumerMetrics(): ConsumerMetrics {
     processingDuration: m.createHistogram(METRIC.processingDuration, {
       description: 'Handler time per attempt.',
       unit: 's',
-      advice: { explicitBucketBoundaries: PROCESSING_BUCKETS },
+      advice: { explicitBucketBoundaries: buckets },
     }),
     queueLatency: m.createHistogram(METRIC.queueLatency, {
       description: 'Time from enqueue (enqueued_at) to handler start.',
       unit: 's',
-      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+      advice: { explicitBucketBoundaries: buckets },
     }),
   };
   // Every family exists from start-up, so alerts and dashboards work before the first failure.
@@ -92,7 +95,7 @@ interface GaugeRegistry {
  * and `consumer_lag` count each consumer group once. Reading Redis happens
  * only when a reader collects, never on the job path.
  */
-const registries = new WeakMap<Meter, GaugeRegistry>();
+const registries = new WeakMap<Meter, Map<string, GaugeRegistry>>();
 const STATS_TIMEOUT_MS = 2_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -104,12 +107,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
   return Promise.race([promise.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }
 
-function registryFor(m: Meter): GaugeRegistry {
-  let registry = registries.get(m);
+function registryFor(m: Meter, prefix: string): GaugeRegistry {
+  let byPrefix = registries.get(m);
+  if (!byPrefix) {
+    byPrefix = new Map();
+    registries.set(m, byPrefix);
+  }
+  let registry = byPrefix.get(prefix);
   if (registry) return registry;
   const sources = new Set<GaugeSource>();
   registry = { sources };
-  registries.set(m, registry);
+  byPrefix.set(prefix, registry);
+  const METRIC = queueMetricNames(prefix);
   const inflight = m.createObservableGauge(METRIC.workerInflight, {
     description: 'Jobs being handled by this process.',
   });
@@ -150,8 +159,8 @@ function registryFor(m: Meter): GaugeRegistry {
 }
 
 /** Adds a consumer to this process's gauges; returns the function that removes it. */
-export function registerGaugeSource(source: GaugeSource): () => void {
-  const { sources } = registryFor(meter());
+export function registerGaugeSource(source: GaugeSource, prefix: string): () => void {
+  const { sources } = registryFor(meter(), prefix);
   sources.add(source);
   return () => {
     sources.delete(source);

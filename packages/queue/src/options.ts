@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { METRIC_PREFIX, SECONDS_BUCKETS } from '@media-cluster/semconv';
 import { z } from 'zod';
 import { QueueError } from './errors.js';
 import { type QueueNames, queueNames } from './keys.js';
 import { diagLogger } from './logger.js';
-import type { ConsumerOptions, ProducerOptions } from './types.js';
+import type { ConsumerOptions, ProducerOptions, QueueMetricsOptions } from './types.js';
 
 /** Defaults, with units. */
 export const DEFAULTS = Object.freeze({
@@ -75,15 +76,48 @@ function checkNames(names: QueueNames | undefined, issues: string[]): QueueNames
   return names;
 }
 
+export interface ResolvedMetricsOptions {
+  prefix: string;
+  secondsBuckets: readonly number[];
+}
+
+const metricsSchema = z
+  .object({
+    prefix: z
+      .string()
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)')
+      .default(METRIC_PREFIX),
+    secondsBuckets: z
+      .array(z.number().positive())
+      .min(1)
+      .refine((b) => b.every((x, i) => i === 0 || x > b[i - 1]!), 'expected increasing bounds')
+      .default([...SECONDS_BUCKETS]),
+  })
+  .default({ prefix: METRIC_PREFIX, secondsBuckets: [...SECONDS_BUCKETS] });
+
+function checkMetrics(metrics: QueueMetricsOptions | undefined, issues: string[]): ResolvedMetricsOptions {
+  const parsed = metricsSchema.safeParse(metrics);
+  if (parsed.success) return parsed.data;
+  issues.push(...zodIssues(parsed.error).map((i) => `metrics.${i}`));
+  return { prefix: METRIC_PREFIX, secondsBuckets: SECONDS_BUCKETS };
+}
+
 export function resolveProducerOptions(options: ProducerOptions) {
   const issues: string[] = [];
   checkRedis(options?.redis, issues);
   const names = checkNames(options?.names, issues);
-  const { redis: _redis, names: _names, logger, ...rest } = options ?? ({} as ProducerOptions);
+  const metrics = checkMetrics(options?.metrics, issues);
+  const {
+    redis: _redis,
+    names: _names,
+    logger,
+    metrics: _metrics,
+    ...rest
+  } = options ?? ({} as ProducerOptions);
   const parsed = producerSchema.safeParse(rest);
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) fail(issues);
-  return { redis: options.redis, names, logger: logger ?? diagLogger, ...parsed.data };
+  return { redis: options.redis, names, metrics, logger: logger ?? diagLogger, ...parsed.data };
 }
 
 export function defaultConsumerName(): string {
@@ -94,8 +128,17 @@ export function resolveConsumerOptions(options: ConsumerOptions) {
   const issues: string[] = [];
   checkRedis(options?.redis, issues);
   const names = checkNames(options?.names, issues);
+  const metrics = checkMetrics(options?.metrics, issues);
   if (typeof options?.handler !== 'function') issues.push('handler: expected a function');
-  const { redis, handler, hooks, logger, names: _names, ...rest } = options ?? ({} as ConsumerOptions);
+  const {
+    redis,
+    handler,
+    hooks,
+    logger,
+    names: _names,
+    metrics: _metrics,
+    ...rest
+  } = options ?? ({} as ConsumerOptions);
   for (const hook of ['onRetry', 'onDeadLetter'] as const) {
     if (hooks?.[hook] !== undefined && typeof hooks[hook] !== 'function')
       issues.push(`hooks.${hook}: expected a function`);
@@ -108,6 +151,7 @@ export function resolveConsumerOptions(options: ConsumerOptions) {
   return {
     redis,
     names,
+    metrics,
     handler,
     hooks: hooks ?? {},
     logger: logger ?? diagLogger,

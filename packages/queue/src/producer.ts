@@ -101,7 +101,15 @@ interface SendGroup {
  * (and `messaging.destination.partition.id` when there are several shards).
  */
 export function createProducer(options: ProducerOptions): Producer {
-  const { redis, names, maxLen, replicas, replicaTimeoutMs, logger } = resolveProducerOptions(options);
+  const {
+    redis,
+    names,
+    maxLen,
+    replicas,
+    replicaTimeoutMs,
+    logger,
+    metrics: metricsOptions,
+  } = resolveProducerOptions(options);
   const replication = new FailureLog(
     logger,
     `replication of sends (WAIT ${replicas})`,
@@ -109,7 +117,7 @@ export function createProducer(options: ProducerOptions): Producer {
     'fell short; the jobs are queued but not yet on a replica',
   );
   const tracer = trace.getTracer(SCOPE_NAME, VERSION);
-  const metrics = createProducerMetrics();
+  const metrics = createProducerMetrics(metricsOptions);
   const spanName = sendSpanName(names.destination);
   const maxLenArg = String(maxLen);
   const sharded = names.shards.length > 1;

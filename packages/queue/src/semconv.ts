@@ -1,3 +1,4 @@
+import { queueMetricNames } from '@media-cluster/semconv';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -15,7 +16,7 @@ import {
 /**
  * The telemetry vocabulary of the queue: messaging semconv names come from
  * `@opentelemetry/semantic-conventions` (never typed by hand), the project's
- * own `media_cluster.*` names are defined once here.
+ * own `media_cluster.*` names from `@media-cluster/semconv`.
  */
 export {
   ATTR_ERROR_TYPE,
@@ -38,39 +39,23 @@ export const OPERATION_PROCESS = MESSAGING_OPERATION_TYPE_VALUE_PROCESS;
 export const sendSpanName = (stream: string) => `${OPERATION_SEND} ${stream}`;
 export const processSpanName = (stream: string) => `${OPERATION_PROCESS} ${stream}`;
 
-export const ATTR_JOB_ID = 'media_cluster.job_id';
-export const ATTR_ATTEMPT = 'media_cluster.attempt';
-/** How many times Redis delivered this entry (1 on first delivery; more after a consumer died). */
-export const ATTR_DELIVERY_COUNT = 'media_cluster.delivery_count';
-export const ATTR_NEXT_ATTEMPT = 'media_cluster.next_attempt';
-export const ATTR_RETRY_DELAY_MS = 'media_cluster.retry_delay_ms';
-export const ATTR_DEAD_LETTER_REASON = 'media_cluster.dead_letter_reason';
-export const ATTR_ERROR_MESSAGE = 'media_cluster.error';
-
-/** Span events on the CONSUMER span. */
-export const EVENT_REDELIVERED = 'media_cluster.redelivered';
-export const EVENT_RETRY_SCHEDULED = 'media_cluster.retry_scheduled';
-export const EVENT_DEAD_LETTERED = 'media_cluster.dead_lettered';
-export const EVENT_OWNERSHIP_LOST = 'media_cluster.ownership_lost';
+// The project's own names come from the vocabulary module, never typed here.
+export {
+  ATTR_ATTEMPT,
+  ATTR_DEAD_LETTER_REASON,
+  ATTR_DELIVERY_COUNT,
+  ATTR_ERROR_MESSAGE,
+  ATTR_JOB_ID,
+  ATTR_NEXT_ATTEMPT,
+  ATTR_RETRY_DELAY_MS,
+  EVENT_DEAD_LETTERED,
+  EVENT_OWNERSHIP_LOST,
+  EVENT_REDELIVERED,
+  EVENT_RETRY_SCHEDULED,
+} from '@media-cluster/semconv';
 
 /** Instrumentation scope of the queue's tracer and meter. */
 export const SCOPE_NAME = '@media-cluster/queue';
 
-/**
- * Metric instrument names. They are the Prometheus names (docs/metrics.md)
- * minus `_total` on counters: the OTel JS Prometheus exporter and the
- * collector both append `_total` to monotonic sums, neither appends a unit
- * suffix a name already ends with, and `{...}` units are dropped.
- */
-export const METRIC = Object.freeze({
-  jobs: 'media_cluster_jobs',
-  retries: 'media_cluster_retries',
-  deadLetter: 'media_cluster_deadletter',
-  processingDuration: 'media_cluster_processing_duration_seconds',
-  queueLatency: 'media_cluster_queue_latency_seconds',
-  pendingJobs: 'media_cluster_pending_jobs',
-  consumerLag: 'media_cluster_consumer_lag',
-  workerInflight: 'media_cluster_worker_inflight',
-  published: 'media_cluster_messages_published',
-  consumed: 'media_cluster_messages_consumed',
-} as const);
+/** Metric instrument names with the default prefix (the consumer and producer take `metrics.prefix`). */
+export const METRIC = queueMetricNames();

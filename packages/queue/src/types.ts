@@ -71,6 +71,20 @@ export interface ProducerOptions {
   replicaTimeoutMs?: number;
   /** @defaultValue logs through `diag` */
   logger?: QueueLogger;
+  /**
+   * Metric names and buckets, given by the caller (the vocabulary is the application's):
+   * instruments are named `<prefix>_jobs`, `<prefix>_processing_duration_seconds`, ... and the
+   * two second histograms get `secondsBuckets` as their advice.
+   * @defaultValue `{ prefix: 'media_cluster', secondsBuckets: SECONDS_BUCKETS }` (@media-cluster/semconv)
+   */
+  metrics?: QueueMetricsOptions;
+}
+
+export interface QueueMetricsOptions {
+  /** Prefix of every instrument name. @defaultValue 'media_cluster' */
+  prefix?: string;
+  /** Bucket bounds in seconds of the processing and queue-latency histograms. @defaultValue SECONDS_BUCKETS */
+  secondsBuckets?: readonly number[];
 }
 
 export interface Producer {
@@ -124,6 +138,13 @@ export interface ConsumerOptions {
   batchSize?: number;
   /** Approximate DLQ length cap (`XADD MAXLEN ~`); also caps re-added retries. @defaultValue 100_000 entries */
   maxLen?: number;
+  /**
+   * Metric names and buckets, given by the caller (the vocabulary is the application's):
+   * instruments are named `<prefix>_jobs`, `<prefix>_processing_duration_seconds`, ... and the
+   * two second histograms get `secondsBuckets` as their advice.
+   * @defaultValue `{ prefix: 'media_cluster', secondsBuckets: SECONDS_BUCKETS }` (@media-cluster/semconv)
+   */
+  metrics?: QueueMetricsOptions;
   /** Awaited; their errors are logged, never thrown into the consumer loop. */
   hooks?: ConsumerHooks;
   /** @defaultValue logs through `diag` */

@@ -77,13 +77,23 @@ describe('options are checked once, at construction', () => {
         backoff: { baseMs: 500, maxMs: 100 },
         // Removed in the domain-free queue: reported, not silently ignored.
         parentMode: 'link',
+        metrics: { prefix: 'media-cluster', secondsBuckets: [1, 0.5] },
       } as never);
     } catch (e) {
       error = e;
     }
     expect(isQueueError(error, 'QUEUE_INVALID_OPTIONS')).toBe(true);
     const message = (error as QueueError).message;
-    for (const key of ['redis', 'handler', 'concurrency', 'claimIdleMs', 'backoff']) {
+    for (const key of [
+      'redis',
+      'handler',
+      'concurrency',
+      'claimIdleMs',
+      'backoff',
+      'parentMode',
+      'metrics.prefix',
+      'metrics.secondsBuckets',
+    ]) {
       expect(message).toContain(`${key}`);
     }
     expect(message).toMatch(/Unrecognized key.*parentMode/);

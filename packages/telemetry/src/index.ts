@@ -8,6 +8,10 @@ export {
   startMetricsServer,
 } from './metrics-server.js';
 export { type PrometheusKind, prometheusName } from './prometheus-names.js';
-export { redactUrlPath } from './redact-url-path.js';
+export {
+  compileRouteTemplates,
+  type RouteTemplates,
+  redactUrlPath,
+  useRouteTemplates,
+} from './redact-url-path.js';
 export { type ShutdownOptions, shutdownTelemetry } from './shutdown-telemetry.js';
-export { SECONDS_BUCKETS } from './views.js';

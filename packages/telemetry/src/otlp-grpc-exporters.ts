@@ -102,7 +102,8 @@ export class ReconnectingGrpcTransport implements IExporterTransport {
     }
     return new Promise((resolve) => {
       client.export(
-        Buffer.from(data),
+        // A view of the serialized request, not a copy of it (one batch per export).
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
         metadata,
         { deadline: Date.now() + timeoutMillis },
         (error, response) => {

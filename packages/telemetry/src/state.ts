@@ -1,5 +1,6 @@
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import type { PinoLogBridge } from './log-bridge.js';
+import type { RouteTemplates } from './redact-url-path.js';
 
 /** What the register entry point leaves for the rest of the package. */
 export interface TelemetryState {
@@ -14,6 +15,8 @@ export interface TelemetryState {
   shutdownPromise?: Promise<void>;
   /** Where createLogger's loggers send their lines over OTLP (absent: log sending is off). */
   logBridge?: PinoLogBridge;
+  /** The routes this process serves (useRouteTemplates), for URL redaction. */
+  routeTemplates?: RouteTemplates;
   /** Local ports of our metrics servers: their scrapes and probes are not traced. */
   readonly untracedPorts: Set<number>;
 }

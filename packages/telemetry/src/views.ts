@@ -1,3 +1,4 @@
+import { SECONDS_BUCKETS } from '@media-cluster/semconv';
 import {
   type AggregationOption,
   AggregationType,
@@ -6,15 +7,8 @@ import {
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 
-/**
- * Bucket bounds for every histogram in seconds: from 1 ms (API requests) to
- * 10 min (queue latency and processing; the alerts fire at 60 s and 300 s,
- * which are bounds here so their quantiles are exact at the threshold).
- */
-export const SECONDS_BUCKETS: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
-];
-
+// Bucket bounds of every second histogram: the vocabulary's, the same list the queue and the
+// worker give as advice (so a test without these views sees what production stores).
 const secondsHistogram = (): AggregationOption => ({
   type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
   options: { boundaries: [...SECONDS_BUCKETS] },

@@ -1,4 +1,5 @@
 import { totalmem } from 'node:os';
+import { SECONDS_BUCKETS } from '@media-cluster/semconv';
 import {
   type OtlpReceiver,
   type PrometheusHandle,
@@ -6,7 +7,6 @@ import {
   startPrometheus,
 } from '@media-cluster/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SECONDS_BUCKETS } from '../src/index.js';
 import { assertBuilt, type Fixture, startFixture } from './helpers/fixture.js';
 
 // One instrumented child for the whole file: /metrics over HTTP, the same

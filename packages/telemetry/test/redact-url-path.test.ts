@@ -1,7 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { redactUrlPath } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileRouteTemplates, redactUrlPath, useRouteTemplates } from '../src/index.js';
+
+// The api's routes, as it registers them at start-up (services/api/src/routes/paths.ts).
+const API_ROUTES = [
+  '/v1/pets/:petId/photos',
+  '/v1/pets/:petId/clustering-jobs',
+  '/v1/pets/:petId/clusters',
+  '/v1/jobs/:jobId',
+  '/v1/pets/{petId}/photos/{photoId}',
+];
 
 describe('redactUrlPath', () => {
+  beforeAll(() => useRouteTemplates(API_ROUTES));
+  afterAll(() => useRouteTemplates([]));
+
   it.each([
     ['/v1/pets/rex/photos', '/v1/pets/{petId}/photos'],
     ['/v1/pets/rex/clustering-jobs', '/v1/pets/{petId}/clustering-jobs'],
@@ -38,5 +50,17 @@ describe('redactUrlPath', () => {
 
   it('caps very long paths', () => {
     expect(redactUrlPath(`/${'a'.repeat(1000)}`).length).toBe(256);
+  });
+
+  it('knows no route names of its own: without routes only id-like segments go', () => {
+    const none = compileRouteTemplates([]);
+    expect(redactUrlPath('/v1/pets/rex/photos', none)).toBe('/v1/pets/rex/photos');
+    expect(redactUrlPath('/v1/jobs/0f8fad5b-d9cb-469f-a165-70867728950e', none)).toBe('/v1/jobs/{id}');
+    const other = compileRouteTemplates(['/v2/owners/{ownerId}']);
+    expect(redactUrlPath('/v2/owners/alice', other)).toBe('/v2/owners/{ownerId}');
+  });
+
+  it("refuses routes that name one collection's id two ways", () => {
+    expect(() => compileRouteTemplates(['/pets/:petId', '/pets/:id/x'])).toThrow(/pets/);
   });
 });

@@ -11,6 +11,7 @@ import { getPetClusters } from './routes/clusters.js';
 import { health, ready } from './routes/health.js';
 import { createClusteringJob, getClusteringJob } from './routes/jobs.js';
 import { openApiDocument } from './routes/openapi.js';
+import { PATHS } from './routes/paths.js';
 import { uploadPhotos } from './routes/photos.js';
 
 export type { AppDeps, JobProducer, RedisPinger } from './deps.js';
@@ -38,21 +39,21 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestContext(deps.logger));
 
-  app.get('/health', health());
-  app.get('/ready', ready(deps));
-  app.get('/v1/openapi.json', openApiDocument());
+  app.get(PATHS.health, health());
+  app.get(PATHS.ready, ready(deps));
+  app.get(PATHS.openapi, openApiDocument());
 
   // Reads, /health and /ready are never shed: only writes meet the owner limits and the backlog ceiling.
-  app.post('/v1/pets/:petId/photos', authenticate('uploads'), uploadPhotos(deps, metrics));
+  app.post(PATHS.photos, authenticate('uploads'), uploadPhotos(deps, metrics));
   app.post(
-    '/v1/pets/:petId/clustering-jobs',
+    PATHS.clusteringJobs,
     authenticate('jobs'),
     admitJob(deps.backpressure, metrics),
     jsonBody(deps.config.MAX_JSON_BYTES),
     createClusteringJob(deps, metrics),
   );
-  app.get('/v1/pets/:petId/clusters', auth, getPetClusters(deps, metrics));
-  app.get('/v1/jobs/:jobId', auth, getClusteringJob(deps, metrics));
+  app.get(PATHS.clusters, auth, getPetClusters(deps, metrics));
+  app.get(PATHS.job, auth, getClusteringJob(deps, metrics));
 
   app.use((req: Request) => {
     throw new ApiError('not_found', `No route for ${req.method} of this path`);

@@ -1,11 +1,13 @@
 import type { Server } from 'node:http';
 import { createFsBlobStore, createPool, migrate } from '@media-cluster/db';
 import { connectRedis, createProducer, queueNames } from '@media-cluster/queue';
+import { METRIC_PREFIX, SECONDS_BUCKETS } from '@media-cluster/semconv';
 import {
   createLogger,
   type MetricsServer,
   shutdownTelemetry,
   startMetricsServer,
+  useRouteTemplates,
 } from '@media-cluster/telemetry';
 import { checkReadiness, createApp } from './app.js';
 import { loadApiConfig } from './config.js';
@@ -14,6 +16,7 @@ import type { Logger } from './logger.js';
 import { createApiMetrics, observeBacklog } from './metrics.js';
 import { createBackpressure } from './overload/backpressure.js';
 import { createRateLimiter, rateLimitsFromConfig } from './overload/rate-limiter.js';
+import { ROUTE_TEMPLATES } from './routes/paths.js';
 
 /**
  * The api process: config -> migrations -> listen; SIGTERM/SIGINT -> stop
@@ -22,6 +25,8 @@ import { createRateLimiter, rateLimitsFromConfig } from './overload/rate-limiter
  */
 export async function main(): Promise<void> {
   const config = loadApiConfig();
+  // Before the first request: the server spans' url.path is the route template, never a raw id.
+  useRouteTemplates(ROUTE_TEMPLATES);
   const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
   const db = createPool(config.DATABASE_URL, {
     max: 10,
@@ -44,6 +49,7 @@ export async function main(): Promise<void> {
     // failover right after it cannot lose it (WAIT 1).
     replicas: onCluster ? 1 : 0,
     logger,
+    metrics: { prefix: METRIC_PREFIX, secondsBuckets: SECONDS_BUCKETS },
   });
   const backpressure = createBackpressure({
     redis,

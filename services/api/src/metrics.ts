@@ -1,3 +1,4 @@
+import { API_METRICS, LABEL_REASON, LABEL_STATUS, type MetricSpec } from '@media-cluster/semconv';
 import { type BatchObservableResult, type Meter, metrics } from '@opentelemetry/api';
 
 export const AUTH_FAILURE_REASONS = ['missing_key', 'invalid_key', 'not_owner'] as const;
@@ -12,42 +13,39 @@ const METER_NAME = '@media-cluster/api';
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 /**
- * The api's instruments (docs/metrics.md, "api" rows). OTel counter names
- * get `_total` in Prometheus. Every series is touched with add(0) at start-up
+ * The api's instruments (docs/metrics.md, "api" rows; names from
+ * @media-cluster/semconv). OTel counter names get `_total` in Prometheus. Every series is touched with add(0) at start-up
  * so alerts and dashboards see it before the first event.
  */
 export function createApiMetrics(meter: Meter = metrics.getMeter(METER_NAME)) {
+  const counter = ({ name, description }: MetricSpec) => meter.createCounter(name, { description });
   const m = {
-    jobs: meter.createCounter('media_cluster_jobs', {
-      description: 'Clustering jobs by status (api: queued)',
-    }),
-    idempotencyConflicts: meter.createCounter('media_cluster_idempotency_conflicts', {
-      description: 'Idempotency-Key reused with another request (409)',
-    }),
-    statusPolls: meter.createCounter('media_cluster_status_polls', {
-      description: 'GET /v1/jobs/{jobId} requests',
-    }),
-    statusPoll304: meter.createCounter('media_cluster_status_poll_304', {
-      description: 'GET /v1/jobs/{jobId} answered 304 Not Modified',
-    }),
-    authFailures: meter.createCounter('media_cluster_auth_failures', {
-      description: 'Requests refused for a missing or invalid API key, or another owner resource',
-    }),
-    rateLimited: meter.createCounter('media_cluster_rate_limited', {
-      description: 'Requests answered 429, by the limit they hit',
-    }),
-    jobsShed: meter.createCounter('media_cluster_jobs_shed', {
-      description: 'Job creations refused with 503 because the backlog was at JOB_BACKLOG_CEILING',
-    }),
+    jobs: counter(API_METRICS.jobs),
+    idempotencyConflicts: counter(API_METRICS.idempotencyConflicts),
+    statusPolls: counter(API_METRICS.statusPolls),
+    statusPoll304: counter(API_METRICS.statusPoll304),
+    authFailures: counter(API_METRICS.authFailures),
+    rateLimited: counter(API_METRICS.rateLimited),
+    jobsShed: counter(API_METRICS.jobsShed),
   };
-  m.jobs.add(0, { status: 'queued' });
+  // Label objects made once (the SDK hashes the one it is given on every record).
+  const queuedLabels = Object.freeze({ [LABEL_STATUS]: 'queued' });
+  const authLabels = new Map(
+    AUTH_FAILURE_REASONS.map((reason) => [reason, Object.freeze({ [LABEL_REASON]: reason })]),
+  );
+  const authFailureLabels = (reason: AuthFailureReason) => authLabels.get(reason)!;
+  const limitLabels = new Map(
+    RATE_LIMIT_REASONS.map((reason) => [reason, Object.freeze({ [LABEL_REASON]: reason })]),
+  );
+  const rateLimitLabels = (reason: RateLimitReason) => limitLabels.get(reason)!;
+  m.jobs.add(0, queuedLabels);
   m.idempotencyConflicts.add(0);
   m.statusPolls.add(0);
   m.statusPoll304.add(0);
-  for (const reason of AUTH_FAILURE_REASONS) m.authFailures.add(0, { reason });
-  for (const reason of RATE_LIMIT_REASONS) m.rateLimited.add(0, { reason });
+  for (const reason of AUTH_FAILURE_REASONS) m.authFailures.add(0, authFailureLabels(reason));
+  for (const reason of RATE_LIMIT_REASONS) m.rateLimited.add(0, rateLimitLabels(reason));
   m.jobsShed.add(0);
-  return m;
+  return { ...m, queuedLabels, authFailureLabels, rateLimitLabels };
 }
 
 /** What the backlog gauges read when collected. */
@@ -66,15 +64,10 @@ export function observeBacklog(
   source: BacklogSource,
   meter: Meter = metrics.getMeter(METER_NAME),
 ): () => void {
-  const backlog = meter.createObservableGauge('media_cluster_job_backlog', {
-    description:
-      'Jobs accepted and not finished: stream entries not acknowledged (delivered or not) plus retries waiting',
-    unit: '{job}',
-  });
-  const ceiling = meter.createObservableGauge('media_cluster_job_backlog_ceiling', {
-    description: 'JOB_BACKLOG_CEILING: job creation is refused (503) at this backlog; 0 = off',
-    unit: '{job}',
-  });
+  const gauge = ({ name, description, unit }: MetricSpec) =>
+    meter.createObservableGauge(name, { description, unit });
+  const backlog = gauge(API_METRICS.jobBacklog);
+  const ceiling = gauge(API_METRICS.jobBacklogCeiling);
   const callback = async (result: BatchObservableResult) => {
     result.observe(ceiling, source.ceiling);
     const value = await source.backlog();

@@ -1,5 +1,6 @@
 import { type BlobStore, markJobFailed } from '@media-cluster/db';
 import { createConsumer, type JobMessage, queueNames, type RedisClient } from '@media-cluster/queue';
+import { METRIC_PREFIX, SECONDS_BUCKETS } from '@media-cluster/semconv';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './config.js';
@@ -45,6 +46,7 @@ export function createWorker({ config, redis, db, blobs, embedder, logger, consu
   const consumer = createConsumer({
     redis,
     names: queueNames(config.QUEUE_PREFIX, { shards: config.QUEUE_SHARDS }),
+    metrics: { prefix: METRIC_PREFIX, secondsBuckets: SECONDS_BUCKETS },
     ...(consumerName ? { consumer: consumerName } : {}),
     handler,
     concurrency: config.WORKER_CONCURRENCY,

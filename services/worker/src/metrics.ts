@@ -1,5 +1,12 @@
 import { PHOTO_REJECTION_REASONS } from '@media-cluster/photo';
-import { metrics } from '@opentelemetry/api';
+import {
+  CLUSTERS_PER_JOB_BUCKETS,
+  LABEL_REASON,
+  type MetricSpec,
+  SECONDS_BUCKETS,
+  WORKER_METRICS,
+} from '@media-cluster/semconv';
+import { type Attributes, metrics } from '@opentelemetry/api';
 
 /** `media_cluster_photos_failed{reason}`: a blob gone from the store, or why the photo was rejected. */
 export const PHOTO_FAILURE_REASONS = ['missing_blob', ...PHOTO_REJECTION_REASONS] as const;
@@ -7,47 +14,49 @@ export const WEBHOOK_FAILURE_REASONS = ['timeout', 'http_status', 'network', 're
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
+const options = ({ unit, description }: MetricSpec) =>
+  unit === undefined ? { description } : { unit, description };
+
 /**
- * The worker's instruments (docs/metrics.md). Every family is touched at
- * start-up so dashboards and alerts see it before the first job.
+ * The worker's instruments (docs/metrics.md; names, units and buckets from
+ * @media-cluster/semconv). Every family is touched at start-up so dashboards
+ * and alerts see it before the first job.
  */
 export function createWorkerMetrics(modelVersion: string) {
   const meter = metrics.getMeter('@media-cluster/worker');
-  const seconds = (name: string, description: string) =>
-    meter.createHistogram(name, { unit: 's', description });
+  // The telemetry package's view gives every `*_seconds` histogram these buckets too; the advice
+  // makes a meter provider without that view (tests) agree with production.
+  const histogram = (spec: MetricSpec) =>
+    meter.createHistogram(spec.name, {
+      ...options(spec),
+      advice: { explicitBucketBoundaries: [...SECONDS_BUCKETS] },
+    });
+  const counter = (spec: MetricSpec) => meter.createCounter(spec.name, options(spec));
   const m = {
-    embedding: seconds(
-      'media_cluster_embedding_duration_seconds',
-      'Time to decode and embed the photos of one job',
-    ),
-    clustering: seconds(
-      'media_cluster_clustering_duration_seconds',
-      'Time to cluster the embeddings of one job',
-    ),
-    postgresWrite: seconds(
-      'media_cluster_postgres_write_seconds',
-      'Time of the result transaction of one job',
-    ),
-    webhookDelivery: seconds(
-      'media_cluster_webhook_delivery_seconds',
-      'Time to deliver one webhook, retries included',
-    ),
-    webhookFailures: meter.createCounter('media_cluster_webhook_failures', {
-      description: 'Webhook deliveries that failed after all attempts, by reason',
-    }),
-    photosProcessed: meter.createCounter('media_cluster_photos_processed', {
-      description: 'Photos embedded',
-    }),
-    photosFailed: meter.createCounter('media_cluster_photos_failed', {
-      description: 'Photos that could not be used, by reason',
-    }),
-    clustersPerJob: meter.createHistogram('media_cluster_clusters_per_job', {
-      description: 'Clusters found per succeeded job',
-      advice: { explicitBucketBoundaries: [1, 2, 3, 5, 8, 13, 21, 34, 50] },
+    embedding: histogram(WORKER_METRICS.embedding),
+    clustering: histogram(WORKER_METRICS.clustering),
+    postgresWrite: histogram(WORKER_METRICS.postgresWrite),
+    webhookDelivery: histogram(WORKER_METRICS.webhookDelivery),
+    webhookFailures: counter(WORKER_METRICS.webhookFailures),
+    photosProcessed: counter(WORKER_METRICS.photosProcessed),
+    photosFailed: counter(WORKER_METRICS.photosFailed),
+    clustersPerJob: meter.createHistogram(WORKER_METRICS.clustersPerJob.name, {
+      ...options(WORKER_METRICS.clustersPerJob),
+      advice: { explicitBucketBoundaries: [...CLUSTERS_PER_JOB_BUCKETS] },
     }),
   };
+  // One label object per reason, made once: records reuse it instead of allocating per photo.
+  const reasons = new Map<string, Attributes>();
+  const reasonLabels = (reason: string): Attributes => {
+    let labels = reasons.get(reason);
+    if (!labels) {
+      labels = Object.freeze({ [LABEL_REASON]: reason });
+      reasons.set(reason, labels);
+    }
+    return labels;
+  };
   m.photosProcessed.add(0);
-  for (const reason of PHOTO_FAILURE_REASONS) m.photosFailed.add(0, { reason });
-  for (const reason of WEBHOOK_FAILURE_REASONS) m.webhookFailures.add(0, { reason });
-  return { ...m, modelVersion };
+  for (const reason of PHOTO_FAILURE_REASONS) m.photosFailed.add(0, reasonLabels(reason));
+  for (const reason of WEBHOOK_FAILURE_REASONS) m.webhookFailures.add(0, { [LABEL_REASON]: reason });
+  return { ...m, modelVersion, reasonLabels };
 }

@@ -1,22 +1,35 @@
 import { cluster, selectHeroes } from '@media-cluster/clustering';
 import {
   type BlobStore,
-  getJob,
-  getPhotosForJob,
   type Job,
-  markJobRunning,
   recordWebhookOutcome,
   saveJobResult,
+  startJobAttempt,
 } from '@media-cluster/db';
 import { isRetryable, type JobMessage } from '@media-cluster/queue';
+import {
+  ATTR_ATTEMPT,
+  ATTR_CLUSTER_COUNT,
+  ATTR_JOB_ID,
+  ATTR_MODEL_VERSION,
+  ATTR_PHOTO_COUNT,
+  ATTR_PHOTOS_FAILED,
+  LABEL_MODEL_VERSION,
+  LABEL_OUTCOME,
+  LABEL_REASON,
+  SPAN_CLUSTER,
+  SPAN_EMBED,
+  SPAN_POSTGRES_WRITE,
+  SPAN_SELECT_HEROES,
+} from '@media-cluster/semconv';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { WorkerError } from './errors.js';
 import type { WorkerMetrics } from './metrics.js';
+import { type StageTimings, stage } from './stage.js';
 import { deliverWebhook } from './stages/deliver-webhook.js';
 import { embedPhotos, type PhotoEmbedder } from './stages/embed.js';
 import { readPhoto } from './stages/load-photos.js';
-import { withSpan } from './with-span.js';
 
 export interface ProcessJobDeps {
   db: pg.Pool;
@@ -33,19 +46,23 @@ export interface ProcessJobDeps {
 const ms = (from: number) => Math.round(performance.now() - from);
 
 /**
- * The queue handler: load → embed → cluster → select_heroes → postgres.write
- * → webhook, one span each under the CONSUMER span. Throwing makes the queue
- * retry; the result write is idempotent per job, so a redelivery after a
- * crash never duplicates rows. A redelivery of a job already `succeeded`
- * skips the pipeline but still sends the webhook when no run settled it
- * (the worker died between the commit and the delivery): at-least-once.
+ * The queue handler: embed → cluster → select_heroes → postgres.write →
+ * webhook, one span each under the CONSUMER span (stage.ts). Postgres is
+ * asked twice per job (start the attempt with its photos; write the result),
+ * each one round trip. Throwing makes the queue retry; the result write is
+ * idempotent per job, so a redelivery after a crash never duplicates rows. A
+ * redelivery of a job already `succeeded` skips the pipeline but still sends
+ * the webhook when no run settled it (the worker died between the commit and
+ * the delivery): at-least-once.
  */
 export function createJobHandler(deps: ProcessJobDeps) {
   const { db, blobs, embedder, metrics, webhook } = deps;
+  const modelLabels = Object.freeze({ [LABEL_MODEL_VERSION]: embedder.modelVersion });
+  const threshold = embedder.clusterThreshold === undefined ? {} : { threshold: embedder.clusterThreshold };
 
   return async function processJob(job: JobMessage): Promise<void> {
     const logger = deps.logger.child({ job_id: job.jobId, attempt: job.attempt });
-    const timings = { embed_ms: 0, cluster_ms: 0, select_heroes_ms: 0, postgres_write_ms: 0 };
+    const timings: StageTimings = { embed_ms: 0, cluster_ms: 0, select_heroes_ms: 0, postgres_write_ms: 0 };
     const started = performance.now();
     try {
       await runStages(job, logger, timings, started);
@@ -65,23 +82,19 @@ export function createJobHandler(deps: ProcessJobDeps) {
     }
   };
 
-  async function runStages(
-    job: JobMessage,
-    logger: Logger,
-    timings: Record<string, number>,
-    started: number,
-  ) {
-    const base = { 'media_cluster.job_id': job.jobId, 'media_cluster.attempt': job.attempt };
+  async function runStages(job: JobMessage, logger: Logger, timings: StageTimings, started: number) {
+    const base = { [ATTR_JOB_ID]: job.jobId, [ATTR_ATTEMPT]: job.attempt };
 
-    const existing = await getJob(db, job.jobId);
-    if (!existing)
+    const attempt = await startJobAttempt(db, job.jobId, job.attempt);
+    if (!attempt)
       throw new WorkerError('WORKER_JOB_NOT_FOUND', `job ${job.jobId} is not in the database`, {
         retryable: false,
       });
-    if (existing.status === 'succeeded') {
+    if (attempt.previousStatus === 'succeeded') {
       // Redelivered after the result committed but before the ack: the result is
       // not redone, but a webhook no run settled (the worker died before or
       // during its delivery) is sent now.
+      const existing = attempt.job;
       const pending = existing.callbackUrl !== null && existing.webhook.status === null;
       logger.info(
         { event: 'job_skipped', reason: 'already_succeeded', webhook_pending: pending },
@@ -90,9 +103,7 @@ export function createJobHandler(deps: ProcessJobDeps) {
       if (pending) await sendWebhook(existing, logger);
       return;
     }
-    const running = await markJobRunning(db, job.jobId, job.attempt);
-    if (!running)
-      throw new WorkerError('WORKER_JOB_NOT_FOUND', `job ${job.jobId} vanished`, { retryable: false });
+    const running = attempt.job;
 
     // The api refuses larger jobs; one created under a higher limit (or by hand) must
     // not take the worker's memory with it, and retrying cannot make it smaller.
@@ -103,16 +114,16 @@ export function createJobHandler(deps: ProcessJobDeps) {
         { retryable: false },
       );
     }
-    const refs = await getPhotosForJob(db, job.jobId);
+    const refs = attempt.photos;
     const photoCount = refs.length;
 
-    let t = performance.now();
-    const { embedded, failed } = await withSpan(
-      'embed',
+    const { embedded, failed } = await stage(
+      SPAN_EMBED,
+      timings,
       {
-        ...base,
-        'media_cluster.photo_count': photoCount,
-        'media_cluster.model_version': embedder.modelVersion,
+        attributes: { ...base, [ATTR_PHOTO_COUNT]: photoCount, [ATTR_MODEL_VERSION]: embedder.modelVersion },
+        histogram: metrics.embedding,
+        labels: modelLabels,
       },
       async (span) => {
         const result = await embedPhotos(embedder, refs, {
@@ -120,14 +131,12 @@ export function createJobHandler(deps: ProcessJobDeps) {
           span,
           read: (photo) => readPhoto(blobs, photo),
         });
-        span.setAttribute('media_cluster.photos_failed', result.failed.length);
+        span.setAttribute(ATTR_PHOTOS_FAILED, result.failed.length);
         return result;
       },
     );
-    timings.embed_ms = ms(t);
-    metrics.embedding.record(timings.embed_ms / 1000, { model_version: embedder.modelVersion });
     metrics.photosProcessed.add(embedded.length);
-    for (const f of failed) metrics.photosFailed.add(1, { reason: f.reason });
+    for (const f of failed) metrics.photosFailed.add(1, metrics.reasonLabels(f.reason));
     if (embedded.length === 0) {
       throw new WorkerError(
         'WORKER_NO_USABLE_PHOTOS',
@@ -137,40 +146,35 @@ export function createJobHandler(deps: ProcessJobDeps) {
       );
     }
 
-    t = performance.now();
-    const groups = await withSpan(
-      'cluster',
-      { ...base, 'media_cluster.photo_count': embedded.length },
-      async (span) => {
-        const result = cluster(
-          embedded.map((e) => ({ id: e.id, vector: e.vector })),
-          embedder.clusterThreshold === undefined ? {} : { threshold: embedder.clusterThreshold },
-        );
-        span.setAttribute('media_cluster.cluster_count', result.length);
+    const groups = await stage(
+      SPAN_CLUSTER,
+      timings,
+      { attributes: { ...base, [ATTR_PHOTO_COUNT]: embedded.length }, histogram: metrics.clustering },
+      (span) => {
+        const result = cluster(embedded, threshold);
+        span.setAttribute(ATTR_CLUSTER_COUNT, result.length);
         return result;
       },
     );
-    timings.cluster_ms = ms(t);
-    metrics.clustering.record(timings.cluster_ms / 1000);
 
-    t = performance.now();
-    const heroes = await withSpan(
-      'select_heroes',
-      { ...base, 'media_cluster.cluster_count': groups.length },
-      async () => selectHeroes(groups, new Map(embedded.map((e) => [e.id, e.quality]))),
+    const heroes = await stage(
+      SPAN_SELECT_HEROES,
+      timings,
+      { attributes: { ...base, [ATTR_CLUSTER_COUNT]: groups.length } },
+      () => selectHeroes(groups, new Map(embedded.map((e) => [e.id, e.quality]))),
     );
-    timings.select_heroes_ms = ms(t);
 
-    t = performance.now();
-    await withSpan('postgres.write', { ...base, 'media_cluster.cluster_count': heroes.length }, () =>
-      saveJobResult(
-        db,
-        job.jobId,
-        heroes.map((h) => ({ heroPhotoId: h.heroId, photoIds: h.ids })),
-      ),
+    await stage(
+      SPAN_POSTGRES_WRITE,
+      timings,
+      { attributes: { ...base, [ATTR_CLUSTER_COUNT]: heroes.length }, histogram: metrics.postgresWrite },
+      () =>
+        saveJobResult(
+          db,
+          job.jobId,
+          heroes.map((h) => ({ heroPhotoId: h.heroId, photoIds: h.ids })),
+        ),
     );
-    timings.postgres_write_ms = ms(t);
-    metrics.postgresWrite.record(timings.postgres_write_ms / 1000);
     metrics.clustersPerJob.record(heroes.length);
 
     logger.info(
@@ -207,14 +211,14 @@ export function createJobHandler(deps: ProcessJobDeps) {
     const t0 = performance.now();
     const result = await deliverWebhook(callbackUrl, body, webhook);
     const seconds = (performance.now() - t0) / 1000;
-    metrics.webhookDelivery.record(seconds, { outcome: result.delivered ? 'delivered' : 'failed' });
+    metrics.webhookDelivery.record(seconds, { [LABEL_OUTCOME]: result.delivered ? 'delivered' : 'failed' });
     if (result.delivered) {
       logger.info(
         { event: 'webhook_delivered', attempts: result.attempts, status: result.status },
         'webhook delivered',
       );
     } else {
-      metrics.webhookFailures.add(1, { reason: result.reason });
+      metrics.webhookFailures.add(1, { [LABEL_REASON]: result.reason });
       logger.warn(
         {
           event: 'webhook_failed',

@@ -11,7 +11,7 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
 /** Logs and counts a refused request; never logs the key. */
 export function securityViolation(req: Request, metrics: ApiMetrics, reason: AuthFailureReason): void {
-  metrics.authFailures.add(1, { reason });
+  metrics.authFailures.add(1, metrics.authFailureLabels(reason));
   req.state.log.warn(
     { event: 'security_violation', reason, method: req.method, route: routeOf(req), owner: req.state.owner },
     'request refused',
@@ -22,7 +22,7 @@ export function securityViolation(req: Request, metrics: ApiMetrics, reason: Aut
 function tooManyRequests(req: Request, metrics: ApiMetrics, refusal: Refusal): ApiError {
   const { reason, limit } = refusal;
   const retryAfter = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
-  metrics.rateLimited.add(1, { reason });
+  metrics.rateLimited.add(1, metrics.rateLimitLabels(reason));
   req.state.log.info(
     { event: 'rate_limited', reason, route: routeOf(req), owner: req.state.owner },
     'request rate-limited',

@@ -106,7 +106,7 @@ export function createClusteringJob(deps: AppDeps, metrics: ApiMetrics) {
           headers: { 'retry-after': '5' },
         });
       }
-      metrics.jobs.add(1, { status: 'queued' });
+      metrics.jobs.add(1, metrics.queuedLabels);
       req.state.log.info(
         {
           event: 'job_created',

@@ -1,6 +1,14 @@
-import type { QualityScore } from '@media-cluster/clustering';
+import {
+  type EmbeddedPhoto,
+  embedPhotos as embedOnPool,
+  type PhotoFailure,
+  type QualityScore,
+} from '@media-cluster/clustering';
+import { ATTR_PHOTO_ID, EVENT_PHOTO_EMBEDDED, EVENT_PHOTO_FAILED } from '@media-cluster/semconv';
 import type { Span } from '@opentelemetry/api';
-import type { PhotoFailure, PhotoRef } from './load-photos.js';
+import type { PhotoRef } from './load-photos.js';
+
+export type { EmbeddedPhoto, PhotoFailure };
 
 export interface PhotoEmbedder {
   readonly modelVersion: string;
@@ -8,13 +16,8 @@ export interface PhotoEmbedder {
   readonly clusterThreshold?: number;
   process(
     bytes: Buffer,
+    options?: { transfer?: boolean },
   ): Promise<{ vector: Float32Array; quality: QualityScore; width: number; height: number }>;
-}
-
-export interface EmbeddedPhoto {
-  id: string;
-  vector: Float32Array;
-  quality: QualityScore;
 }
 
 export interface EmbedOptions {
@@ -26,43 +29,21 @@ export interface EmbedOptions {
 }
 
 /**
- * Reads, decodes and embeds the photos on the embedder's thread pool, at most
- * `concurrency` at once. Each photo's bytes are read just before it is
- * embedded and dropped right after, so a job holds at most `concurrency`
- * photos' bytes and decoded rasters at a time, however many photos it has;
- * what stays is one vector and quality score per photo. A photo that cannot
- * be read or decoded fails alone, with the reason; each photo leaves an event
- * on the `embed` span.
+ * The `embed` stage: clustering's embedPhotos (bounded concurrency, bytes read
+ * just in time, a bad photo fails alone) with one event per photo on the
+ * stage's span (`photo.embedded` with its duration, or `photo.failed` with the
+ * reason).
  */
-export async function embedPhotos(
+export function embedPhotos(
   embedder: PhotoEmbedder,
   photos: readonly PhotoRef[],
   { concurrency, span, read }: EmbedOptions,
 ): Promise<{ embedded: EmbeddedPhoto[]; failed: PhotoFailure[] }> {
-  const embedded: EmbeddedPhoto[] = [];
-  const failed: PhotoFailure[] = [];
-  let next = 0;
-  const runOne = async (): Promise<void> => {
-    for (let i = next++; i < photos.length; i = next++) {
-      const photo = photos[i]!;
-      const started = performance.now();
-      try {
-        const { vector, quality } = await embedder.process(await read(photo));
-        embedded.push({ id: photo.id, vector, quality });
-        span.addEvent('photo.embedded', {
-          'media_cluster.photo_id': photo.id,
-          duration_ms: Math.round(performance.now() - started),
-        });
-      } catch (error) {
-        // PhotoRejectedError and MissingBlobError say why; anything else is a photo we could not read.
-        const reason = (error as { reason?: string }).reason ?? 'corrupt';
-        failed.push({ id: photo.id, reason });
-        span.addEvent('photo.failed', { 'media_cluster.photo_id': photo.id, reason });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, photos.length) }, runOne));
-  // Deterministic order for clustering regardless of completion order.
-  embedded.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { embedded, failed };
+  return embedOnPool(embedder, photos, {
+    concurrency,
+    read,
+    onEmbedded: (photo, _result, ms) =>
+      span.addEvent(EVENT_PHOTO_EMBEDDED, { [ATTR_PHOTO_ID]: photo.id, duration_ms: Math.round(ms) }),
+    onFailed: (photo, reason) => span.addEvent(EVENT_PHOTO_FAILED, { [ATTR_PHOTO_ID]: photo.id, reason }),
+  });
 }

@@ -5,11 +5,6 @@ export interface PhotoRef {
   sha256: string;
 }
 
-export interface PhotoFailure {
-  id: string;
-  reason: string;
-}
-
 /** Thrown by `readPhoto` when the blob is not in the store: that photo fails alone. */
 export class MissingBlobError extends Error {
   /** The `media_cluster_photos_failed` reason, like a `PhotoRejectedError`'s. */
