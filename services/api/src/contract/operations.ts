@@ -120,6 +120,16 @@ const ETAG: HeaderSpec = {
   required: true,
 };
 
+/** What a read of one's own resource can be refused with. */
+const READ_PROBLEMS = problems(
+  'invalid_id',
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'too_many_auth_failures',
+  'database_unavailable',
+);
+
 export const OPERATIONS: readonly Operation[] = [
   {
     operationId: 'getHealth',
@@ -250,14 +260,7 @@ export const OPERATIONS: readonly Operation[] = [
         },
       }),
       304: empty('Unchanged since the ETag sent in If-None-Match.', { ETag: ETAG }),
-      ...problems(
-        'invalid_id',
-        'invalid_request',
-        'unauthorized',
-        'not_found',
-        'too_many_auth_failures',
-        'database_unavailable',
-      ),
+      ...READ_PROBLEMS,
     },
   },
   {
@@ -269,14 +272,7 @@ export const OPERATIONS: readonly Operation[] = [
     pathParams: { petId: S.PetId },
     responses: {
       200: json(S.PetClusters, 'The result of the latest succeeded job.'),
-      ...problems(
-        'invalid_id',
-        'invalid_request',
-        'unauthorized',
-        'not_found',
-        'too_many_auth_failures',
-        'database_unavailable',
-      ),
+      ...READ_PROBLEMS,
     },
   },
 ];
