@@ -25,13 +25,26 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
-    projects: projectDirs.map((dir) => ({
-      extends: true,
-      test: {
-        name: dir.split('/').at(-1),
-        root: dir,
-        include: ['test/**/*.test.ts'],
+    projects: [
+      ...projectDirs.map((dir) => ({
+        extends: true,
+        test: {
+          name: dir.split('/').at(-1),
+          root: dir,
+          include: ['test/**/*.test.ts'],
+        },
+      })),
+      {
+        // The built api and worker as real processes: faults, abuse, npm start, one trace
+        // (e2e/README.md). Grouped by what they exercise: e2e/api, e2e/reliability, ...
+        extends: true,
+        test: {
+          name: 'e2e',
+          root: 'e2e',
+          include: ['**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+        },
       },
-    })),
+    ],
   },
 });

@@ -106,14 +106,13 @@ if (pnpmVersion() !== PNPM_VERSION) {
 const pn = (args, opts) => run(pnpm[0], [...pnpm.slice(1), ...args], opts);
 
 // 4. Dependencies, when the lockfile changed since the last install.
-const installEnv = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', COREPACK_INTEGRITY_KEYS: '0' };
 const stamp = join(ROOT, 'node_modules', '.bootstrap-lock-hash');
 const lockHash = createHash('sha256')
   .update(readFileSync(join(ROOT, 'pnpm-lock.yaml')))
   .digest('hex');
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
   say('installing dependencies (pnpm install --frozen-lockfile)');
-  pn(['install', '--frozen-lockfile', '--reporter=append-only'], { env: installEnv });
+  pn(['install', '--frozen-lockfile', '--reporter=append-only']);
   writeFileSync(stamp, lockHash);
 }
 

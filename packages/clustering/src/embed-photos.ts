@@ -14,14 +14,14 @@ export interface EmbeddedPhoto {
 
 export interface PhotoFailure {
   id: string;
-  /** The error's `code` (PhotoDecodeError's, `missing_blob` from a reader, ...), else `corrupt`. */
+  /** The error's `reason` (a PhotoRejectedError's, `missing_blob` from a reader, ...), else `corrupt`. */
   reason: string;
 }
 
 export interface EmbedPhotosOptions<P extends { id: string }, R> {
   /** Photos read and embedded at once (the worker's EMBED_CONCURRENCY). */
   concurrency: number;
-  /** Reads a photo's bytes; an error (with a `code`, e.g. `missing_blob`) fails that photo alone. */
+  /** Reads a photo's bytes; an error (with a `reason`, e.g. `missing_blob`) fails that photo alone. */
   read(photo: P): Promise<Buffer>;
   /** Called once per embedded photo with the processor's result and the ms since its read began. */
   onEmbedded?(photo: P, result: R, ms: number): void;
@@ -60,7 +60,7 @@ export async function embedPhotos<
         embedded.push({ id: photo.id, vector: result.vector, quality: result.quality });
         onEmbedded?.(photo, result, performance.now() - started);
       } catch (error) {
-        const reason = (error as { code?: string }).code ?? 'corrupt';
+        const reason = (error as { reason?: string }).reason ?? 'corrupt';
         failed.push({ id: photo.id, reason });
         onFailed?.(photo, reason, error);
       }

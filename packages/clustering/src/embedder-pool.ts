@@ -3,9 +3,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import { DEFAULT_MAX_PIXELS } from './decode-photo.js';
+import { isPhotoRejectionReason, PHOTO_LIMITS, PhotoRejectedError } from '@media-cluster/photo';
 import { type EmbedderChoice, type EmbedderName, embedderSpec } from './embedders.js';
-import { EmbedderPoolError, PhotoDecodeError, type PhotoDecodeErrorCode } from './errors.js';
+import { EmbedderPoolError } from './errors.js';
 import type { PoolWorkerData, TaskRequest, TaskResponse } from './pool-protocol.js';
 import type { QualityScore } from './types.js';
 
@@ -76,7 +76,7 @@ export interface EmbedderPool {
   readonly size: number;
   /**
    * Decodes, embeds and scores one photo on a worker thread.
-   * @throws PhotoDecodeError for a bad photo (only that photo fails); EmbedderPoolError when the
+   * @throws PhotoRejectedError for a bad photo (only that photo fails); EmbedderPoolError when the
    *   pool is closed or a thread died (the job should be retried).
    */
   process(bytes: Uint8Array, options?: ProcessOptions): Promise<ProcessedPhoto>;
@@ -126,7 +126,10 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
   const spec = embedderSpec(opts.embedder ?? 'default');
   const size = Math.max(1, Math.floor(opts.size ?? availableParallelism()));
   const tasksPerWorker = Math.max(1, Math.floor(opts.tasksPerWorker ?? 2));
-  const workerData: PoolWorkerData = { embedder: spec.name, maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS };
+  const workerData: PoolWorkerData = {
+    embedder: spec.name,
+    maxPixels: opts.maxPixels ?? PHOTO_LIMITS.maxPixels,
+  };
   const entry = workerEntry(opts.workerModule);
 
   const slots: Slot[] = [];
@@ -154,8 +157,8 @@ export function createEmbedderPool(opts: EmbedderPoolOptions = {}): EmbedderPool
           height: res.height,
           timings: res.timings,
         });
-      } else if (res.error.name === 'PhotoDecodeError') {
-        task.reject(new PhotoDecodeError(res.error.code as PhotoDecodeErrorCode, res.error.message));
+      } else if (res.error.name === 'PhotoRejectedError' && isPhotoRejectionReason(res.error.reason)) {
+        task.reject(new PhotoRejectedError(res.error.reason, res.error.message));
       } else {
         task.reject(
           new EmbedderPoolError('CLUSTERING_WORKER_FAILED', `embedding failed: ${res.error.message}`),

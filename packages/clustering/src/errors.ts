@@ -1,17 +1,3 @@
-/** Why one photo could not be decoded. Stable: the worker records it as a metric label. */
-export type PhotoDecodeErrorCode = 'empty' | 'corrupt' | 'unsupported_type' | 'too_large_dimensions';
-
-/** One photo cannot be used; the job goes on without it. */
-export class PhotoDecodeError extends Error {
-  readonly code: PhotoDecodeErrorCode;
-
-  constructor(code: PhotoDecodeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PhotoDecodeError';
-    this.code = code;
-  }
-}
-
 export type EmbedderPoolErrorCode =
   /** `close()` was called before the task ran. */
   | 'CLUSTERING_POOL_CLOSED'

@@ -12,7 +12,7 @@ export {
   DEFAULT_CLUSTER_THRESHOLD,
   type Linkage,
 } from './cluster.js';
-export { DEFAULT_MAX_PIXELS, type DecodeOptions, decodePhoto, WORK_SIZE } from './decode-photo.js';
+export { type DecodeOptions, decodePhoto, WORK_SIZE } from './decode-photo.js';
 export {
   type EmbeddedPhoto,
   type EmbedPhotosOptions,
@@ -36,24 +36,17 @@ export {
   type EmbedderSpec,
   embedderSpec,
 } from './embedders.js';
-export {
-  EmbedderPoolError,
-  type EmbedderPoolErrorCode,
-  PhotoDecodeError,
-  type PhotoDecodeErrorCode,
-} from './errors.js';
+export { EmbedderPoolError, type EmbedderPoolErrorCode } from './errors.js';
 export { adjustedRandIndex } from './evaluate.js';
 export { MOBILENET_DEFAULTS, type MobileNetOptions, mobileNetModelVersion } from './mobilenet-config.js';
 export { scoreQuality } from './quality.js';
 export { type SelectHeroesOptions, selectHeroes } from './select-heroes.js';
-export { sniffPhotoFormat } from './sniff-type.js';
 export type {
   DecodedImage,
   Embedder,
   EmbeddingInput,
   Group,
   HeroGroup,
-  PhotoFormat,
   QualityScore,
   Raster,
 } from './types.js';

@@ -24,7 +24,8 @@ export interface TaskSuccess {
 export interface TaskFailure {
   id: number;
   ok: false;
-  error: { name: string; code?: string; message: string };
+  /** `reason`: a photo rejection's (`@media-cluster/photo`). */
+  error: { name: string; code?: string; reason?: string; message: string };
 }
 
 export type TaskResponse = TaskSuccess | TaskFailure;

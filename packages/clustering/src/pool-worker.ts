@@ -65,11 +65,11 @@ port.on('message', async ({ id, bytes }: TaskRequest) => {
       timings,
     };
   } catch (error) {
-    const e = error as { name?: string; code?: string; message?: string };
+    const e = error as { name?: string; code?: string; reason?: string; message?: string };
     response = {
       id,
       ok: false,
-      error: { name: e.name ?? 'Error', code: e.code, message: e.message ?? String(error) },
+      error: { name: e.name ?? 'Error', code: e.code, reason: e.reason, message: e.message ?? String(error) },
     };
   }
   port.postMessage(response, transfer);

@@ -1,3 +1,5 @@
+import type { PhotoFormat } from '@media-cluster/photo';
+
 /** An 8-bit raster, rows top to bottom, channels interleaved. */
 export interface Raster {
   readonly width: number;
@@ -5,9 +7,6 @@ export interface Raster {
   readonly channels: 1 | 3;
   readonly data: Uint8Array;
 }
-
-/** Photo formats accepted (detected from magic bytes, never from a name). */
-export type PhotoFormat = 'jpeg' | 'png' | 'webp';
 
 /**
  * A photo decoded once for every consumer (embedders, quality): upright (EXIF orientation applied),

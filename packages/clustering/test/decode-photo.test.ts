@@ -1,19 +1,31 @@
+import { admitPhoto, PhotoRejectedError, sniffPhoto } from '@media-cluster/photo';
+import { badUploadCorpus } from '@media-cluster/testkit';
 import { describe, expect, it } from 'vitest';
-import { decodePhoto, PhotoDecodeError, sniffPhotoFormat, WORK_SIZE } from '../src/index.js';
-import { badManifest, clusterManifest, readChecked } from './photo-fixtures.js';
+import { decodePhoto, WORK_SIZE } from '../src/index.js';
+import { clusterManifest, readChecked } from './photo-fixtures.js';
 
-describe('decodePhoto on the upload edge cases (bad/manifest.json)', () => {
-  for (const entry of badManifest().files) {
+/** What an admission path decided about one file: the reason, or the upright size. */
+async function outcome(run: () => Promise<{ width: number; height: number }>) {
+  try {
+    const { width, height } = await run();
+    return { accepted: true, width, height };
+  } catch (error) {
+    if (!(error instanceof PhotoRejectedError)) throw error;
+    return { accepted: false, reason: error.reason };
+  }
+}
+
+describe('decodePhoto on the bad-upload corpus (testkit bad/manifest.json)', () => {
+  for (const entry of badUploadCorpus()) {
     if (entry.expect === 'reject') {
       it(`rejects ${entry.file} as ${entry.reason}`, async () => {
-        const bytes = readChecked(entry);
-        const error = await decodePhoto(bytes).then(
+        const error = await decodePhoto(readChecked(entry)).then(
           () => undefined,
           (e: unknown) => e,
         );
-        expect(error, entry.note).toBeInstanceOf(PhotoDecodeError);
-        expect((error as PhotoDecodeError).code).toBe(entry.reason);
-        expect((error as PhotoDecodeError).message.length).toBeGreaterThan(5);
+        expect(error, entry.note).toBeInstanceOf(PhotoRejectedError);
+        expect((error as PhotoRejectedError).reason).toBe(entry.reason);
+        expect((error as PhotoRejectedError).message.length).toBeGreaterThan(5);
       });
     } else {
       it(`accepts ${entry.file} upright at ${entry.width}x${entry.height}`, async () => {
@@ -32,10 +44,18 @@ describe('decodePhoto on the upload edge cases (bad/manifest.json)', () => {
     }
   }
 
+  it("agrees with the api's admission check (admitPhoto) on every file", async () => {
+    for (const entry of badUploadCorpus()) {
+      const bytes = readChecked(entry);
+      const [worker, api] = [await outcome(() => decodePhoto(bytes)), await outcome(() => admitPhoto(bytes))];
+      expect(worker, entry.file).toEqual(api);
+    }
+  });
+
   it('applies maxPixels from the header before decoding', async () => {
-    const bytes = readChecked(badManifest().files.find((f) => f.file === 'bad/exif-orientation-6.jpg')!);
+    const bytes = readChecked(badUploadCorpus().find((f) => f.file === 'bad/exif-orientation-6.jpg')!);
     await expect(decodePhoto(bytes, { maxPixels: 320 * 213 - 1 })).rejects.toMatchObject({
-      code: 'too_large_dimensions',
+      reason: 'too_large_dimensions',
     });
     await expect(decodePhoto(bytes, { maxPixels: 320 * 213 })).resolves.toMatchObject({
       width: 320,
@@ -44,7 +64,7 @@ describe('decodePhoto on the upload edge cases (bad/manifest.json)', () => {
   });
 
   it('turns the 16-bit grey and CMYK files into 8-bit RGB close to the sRGB original', async () => {
-    const files = badManifest().files;
+    const files = badUploadCorpus();
     const reference = await decodePhoto(
       readChecked(files.find((f) => f.file === 'bad/trailing-garbage.jpg')!),
     );
@@ -62,20 +82,8 @@ describe('decodePhoto on the labelled set', () => {
       const bytes = readChecked(f);
       const image = await decodePhoto(bytes);
       expect([f.file, image.width, image.height]).toEqual([f.file, f.width, f.height]);
-      expect(image.format).toBe(sniffPhotoFormat(bytes));
+      const sniffed = sniffPhoto(bytes);
+      expect(sniffed.accepted && sniffed.format).toBe(image.format);
     }
-  });
-});
-
-describe('sniffPhotoFormat', () => {
-  it('looks only at the leading magic bytes', () => {
-    expect(sniffPhotoFormat(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('jpeg');
-    expect(sniffPhotoFormat(Buffer.from('89504e470d0a1a0a', 'hex'))).toBe('png');
-    expect(sniffPhotoFormat(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toBe('webp');
-    expect(sniffPhotoFormat(Buffer.from('GIF89a'))).toBeUndefined();
-    expect(
-      sniffPhotoFormat(Buffer.concat([Buffer.from('<html>'), Buffer.from([0xff, 0xd8, 0xff])])),
-    ).toBeUndefined();
-    expect(sniffPhotoFormat(Buffer.alloc(0))).toBeUndefined();
   });
 });

@@ -1,3 +1,5 @@
+import { PhotoRejectedError } from '@media-cluster/photo';
+import { badUploadCorpus } from '@media-cluster/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createEmbedder,
@@ -5,10 +7,9 @@ import {
   type EmbedderPool,
   EmbedderPoolError,
   embedderSpec,
-  PhotoDecodeError,
 } from '../src/index.js';
 import { OOM_MARK } from './fixtures/oom-mark.js';
-import { badManifest, clusterManifest, readChecked } from './photo-fixtures.js';
+import { clusterManifest, readChecked } from './photo-fixtures.js';
 
 describe('createEmbedderPool', () => {
   const pools: EmbedderPool[] = [];
@@ -68,15 +69,15 @@ describe('createEmbedderPool', () => {
 
   it('fails a bad photo alone, with its decode reason, and keeps working', async () => {
     const pool = open({ size: 2, maxPixels: 40_000_000 });
-    const bad = badManifest().files.filter((f) => f.expect === 'reject');
+    const bad = badUploadCorpus().filter((f) => f.expect === 'reject');
     const good = clusterManifest().files.slice(0, 4);
     const results = await Promise.allSettled([...bad, ...good].map((f) => pool.process(readChecked(f))));
     bad.forEach((f, i) => {
       const r = results[i]!;
       expect(r.status, f.file).toBe('rejected');
       const error = (r as PromiseRejectedResult).reason;
-      expect(error).toBeInstanceOf(PhotoDecodeError);
-      expect([f.file, error.code]).toEqual([f.file, f.reason]);
+      expect(error).toBeInstanceOf(PhotoRejectedError);
+      expect([f.file, error.reason]).toEqual([f.file, f.reason]);
     });
     for (const r of results.slice(bad.length)) expect(r.status).toBe('fulfilled');
   });
@@ -84,7 +85,7 @@ describe('createEmbedderPool', () => {
   it('passes maxPixels to the decoder', async () => {
     const pool = open({ size: 1, maxPixels: 1000 });
     await expect(pool.process(readChecked(clusterManifest().files[0]!))).rejects.toMatchObject({
-      code: 'too_large_dimensions',
+      reason: 'too_large_dimensions',
     });
   });
 

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PHOTO_FIXTURES_DIR } from '@media-cluster/testkit';
+import { PHOTO_FIXTURES_DIR, readPhotoFixture } from '@media-cluster/testkit';
 
 /** The labelled test photos shipped in testkit (or PHOTOS_DIR). */
 export const PHOTOS_DIR = PHOTO_FIXTURES_DIR;
@@ -21,33 +20,16 @@ export interface ClusterManifest {
   files: ClusterFile[];
 }
 
-export interface BadFile {
-  file: string;
-  expect: 'accept' | 'reject';
-  reason: 'empty' | 'corrupt' | 'unsupported_type' | 'too_large_dimensions' | null;
-  sha256: string;
-  note: string;
-  width?: number;
-  height?: number;
-}
-
 function readManifest<T>(relative: string): T {
   const path = join(PHOTOS_DIR, relative);
   if (!existsSync(path)) throw new Error(`test photos missing: ${path} (set PHOTOS_DIR)`);
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
-/** Reads a manifest file's bytes and fails loudly if they are not the ones the manifest describes. */
-export function readChecked(file: { file: string; sha256: string }): Buffer {
-  const bytes = readFileSync(join(PHOTOS_DIR, file.file));
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== file.sha256)
-    throw new Error(`fixture changed: ${file.file} has sha256 ${sha}, manifest says ${file.sha256}`);
-  return bytes;
-}
+/** A manifest file's bytes, checked against its sha256. */
+export const readChecked = readPhotoFixture;
 
 export const clusterManifest = (): ClusterManifest => readManifest('clusters/manifest.json');
-export const badManifest = (): { files: BadFile[] } => readManifest('bad/manifest.json');
 
 /** Deterministic Fisher-Yates shuffle (mulberry32), so a failing order can be replayed. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {

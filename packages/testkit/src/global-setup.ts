@@ -29,7 +29,7 @@ interface SharedCluster {
  * Projects whose tests run on Redis Cluster too. The cluster (six redis-servers,
  * ~5 s to form) starts only when one of them has tests queued, once per run.
  */
-const CLUSTER_PROJECTS = new Set(['queue', 'worker']);
+const CLUSTER_PROJECTS = new Set(['queue', 'e2e']);
 
 // vitest runs the global setup once per project, in one process: share one
 // set of servers between them and tear down after the last project is done.

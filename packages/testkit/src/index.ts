@@ -1,5 +1,6 @@
 export { findBinary } from './binaries.js';
 export { freePort } from './free-port.js';
+export { IMAGE_MARKERS, imageMarkersIn } from './image-markers.js';
 export { createTestSchema, type TestSchema, uniqueName } from './isolation.js';
 export { kustomize } from './kustomize.js';
 export { findLeaks, type Leaks } from './leak-check.js';
@@ -31,7 +32,12 @@ export type {
   StatusCodeName,
   Temporality,
 } from './otlp-types.js';
-export { PHOTO_FIXTURES_DIR } from './photo-fixtures.js';
+export {
+  type BadUploadEntry,
+  badUploadCorpus,
+  PHOTO_FIXTURES_DIR,
+  readPhotoFixture,
+} from './photo-fixtures.js';
 export { canConnect, type PostgresOptions, startPostgres } from './postgres.js';
 export {
   leftovers,
@@ -94,6 +100,7 @@ export {
 } from './stack/prometheus-config.js';
 export type { RunProgramOptions, RunProgramResult } from './stack/run-program.js';
 export { type ServiceTargets, type StackHandle, type StackOptions, startStack } from './stack/start-stack.js';
+export { type TelemetryLeakOptions, telemetryLeaks } from './telemetry-leaks.js';
 export { buildTraceTree, type RenderTraceOptions, renderTraceTree, type TraceNode } from './trace-tree.js';
 export type { TestkitProvidedContext } from './vitest-context.js';
 export { type WaitOptions, waitFor } from './wait-for.js';

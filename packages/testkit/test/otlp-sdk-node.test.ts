@@ -51,13 +51,16 @@ describe('NodeSDK exporting over OTLP/gRPC to the receiver', () => {
 
   it('a span arrives with its attributes, kind, status and resource', async () => {
     const tracer = trace.getTracer('probe-tracer', '0.0.1');
+    // Explicit times, so the duration the receiver computes can be checked exactly: 25 ms.
+    const startTime = Date.now() - 1_000;
     const span = tracer.startSpan('probe.operation', {
       kind: SpanKind.SERVER,
       attributes: { 'probe.text': 'hello', 'probe.count': 42, 'probe.ratio': 0.5, 'probe.flag': true },
+      startTime,
     });
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
     const { traceId, spanId } = span.spanContext();
-    span.end();
+    span.end(startTime + 25);
 
     const [got] = await receiver.waitForSpans({ name: 'probe.operation', traceId });
     expect(got).toMatchObject({
@@ -74,7 +77,7 @@ describe('NodeSDK exporting over OTLP/gRPC to the receiver', () => {
       scope: { name: 'probe-tracer', version: '0.0.1' },
       status: { code: 'ERROR', message: 'boom' },
     });
-    expect(got!.durationMs).toBeGreaterThanOrEqual(0);
+    expect(got!.durationMs).toBeCloseTo(25, 3);
     expect(receiver.calls.some((c) => c.signal === 'traces' && c.transport === 'grpc')).toBe(true);
   });
 

@@ -10,13 +10,18 @@ import { createApiMetrics } from './metrics.js';
 import { getPetClusters } from './routes/clusters.js';
 import { health, ready } from './routes/health.js';
 import { createClusteringJob, getClusteringJob } from './routes/jobs.js';
+import { openApiDocument } from './routes/openapi.js';
 import { PATHS } from './routes/paths.js';
 import { uploadPhotos } from './routes/photos.js';
 
 export type { AppDeps, JobProducer, RedisPinger } from './deps.js';
 export { checkReadiness, type Readiness } from './routes/health.js';
 
-/** Builds the HTTP API (design.md, "HTTP API") without listening. */
+/**
+ * Builds the HTTP API without listening. The routes are the operations of
+ * src/contract/operations.ts, documented in docs/openapi.json (also served at
+ * /v1/openapi.json); test/openapi.test.ts checks that the two match.
+ */
 export function createApp(deps: AppDeps): Express {
   const metrics = deps.metrics ?? createApiMetrics();
   const authenticate = apiKeyAuth({ keys: deps.config.API_KEYS, metrics, limiter: deps.rateLimiter });
@@ -36,6 +41,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.get(PATHS.health, health());
   app.get(PATHS.ready, ready(deps));
+  app.get(PATHS.openapi, openApiDocument());
 
   // Reads, /health and /ready are never shed: only writes meet the owner limits and the backlog ceiling.
   app.post(PATHS.photos, authenticate('uploads'), uploadPhotos(deps, metrics));

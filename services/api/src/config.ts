@@ -8,6 +8,7 @@ import {
   envUrl,
   loadConfig,
 } from '@media-cluster/config';
+import { PHOTO_LIMITS } from '@media-cluster/photo';
 import { MAX_SHARDS, parseClusterNode } from '@media-cluster/queue';
 import { z } from 'zod';
 
@@ -134,8 +135,8 @@ const schema = z.object({
    * optionally `:port` (rules in @media-cluster/config `AllowRule`); empty: no callbacks.
    */
   CALLBACK_ALLOWED_HOSTS: envCallbackAllowList().default([]),
-  /** Per photo: 15 MB. */
-  MAX_PHOTO_BYTES: envInt(1, 1024 * MB).default(15 * MB),
+  /** Per photo: 15 MB (@media-cluster/photo PHOTO_LIMITS). */
+  MAX_PHOTO_BYTES: envInt(1, 1024 * MB).default(PHOTO_LIMITS.maxBytes),
   /** Files per upload request. */
   MAX_PHOTOS: envInt(1, 1_000).default(50),
   /** Whole multipart request: 100 MB. */
@@ -148,8 +149,8 @@ const schema = z.object({
    * it again. 5,000 at most: clustering keeps an n x n distance matrix (8n² bytes).
    */
   MAX_JOB_PHOTOS: envInt(1, 5_000).default(500),
-  /** Decoded size limit (width x height) checked from the header before decoding: 40 Mpx. */
-  MAX_PIXELS: envInt(1).default(40_000_000),
+  /** Decoded size limit (width x height) checked from the header before decoding: 40 Mpx (PHOTO_LIMITS). */
+  MAX_PIXELS: envInt(1).default(PHOTO_LIMITS.maxPixels),
   /** Blob store root (shared with the worker). */
   PHOTO_DIR: z.string().default('.data/photos'),
   /** Prefix of the Redis stream names (`<prefix>:jobs`, ...), same as the worker's. */

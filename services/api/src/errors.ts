@@ -1,8 +1,9 @@
 /**
  * The api's error catalogue: every error a client can see has a stable code,
  * an HTTP status and a title. The problem `type` is `${PROBLEM_BASE}<code>`.
- * Upload rejections use the photo corpus' reasons as codes
- * (`empty`, `corrupt`, `unsupported_type`, `too_large_dimensions`).
+ * Upload rejections use `@media-cluster/photo`'s reasons as codes
+ * (`empty`, `corrupt`, `unsupported_type`, `too_large_dimensions`; upload/inspect-photo.ts
+ * does not compile if one is missing here).
  */
 export const PROBLEM_BASE = 'https://media-cluster.dev/problems/';
 
@@ -40,9 +41,6 @@ export const CATALOGUE = {
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof CATALOGUE;
-
-/** Upload rejection reasons (a subset of the codes). */
-export type PhotoRejection = 'empty' | 'corrupt' | 'unsupported_type' | 'too_large_dimensions';
 
 /** An error a client sees as problem+json; `extras` are extra members of the problem object. */
 export class ApiError extends Error {

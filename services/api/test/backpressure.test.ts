@@ -1,6 +1,6 @@
 // Backpressure on job creation: the backlog read from real Redis (XINFO GROUPS +
 // ZCARD by the queue's names), the 503 answer, and that a refused request
-// leaves nothing behind. Several api processes: services/worker/test/reliability/overload.test.ts.
+// leaves nothing behind. Several api processes: e2e/reliability/overload.test.ts.
 import { readFileSync } from 'node:fs';
 import { type QueueNames, queueNames } from '@media-cluster/queue';
 import { uniqueName, waitFor } from '@media-cluster/testkit';

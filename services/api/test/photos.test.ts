@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { getPhotos } from '@media-cluster/db';
-import { PHOTO_FIXTURES_DIR } from '@media-cluster/testkit';
+import { badUploadCorpus, PHOTO_FIXTURES_DIR, readPhotoFixture } from '@media-cluster/testkit';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROBLEM_BASE } from '../src/errors.js';
@@ -13,17 +13,6 @@ const DEMO = new URL('../demo-photos/', import.meta.url);
 /** The photo fixtures folder; its `bad/` holds the bad-upload corpus. */
 const BAD = pathToFileURL(PHOTO_FIXTURES_DIR);
 
-interface BadEntry {
-  file: string;
-  expect: 'accept' | 'reject';
-  reason: string | null;
-  sha256: string;
-  width?: number;
-  height?: number;
-}
-const badManifest = JSON.parse(readFileSync(new URL('bad/manifest.json', BAD), 'utf8')) as {
-  files: BadEntry[];
-};
 const demoManifest = JSON.parse(readFileSync(new URL('manifest.json', DEMO), 'utf8')) as {
   files: { file: string; width: number; height: number; sha256: string; bytes: number }[];
 };
@@ -81,8 +70,8 @@ describe('POST /v1/pets/{petId}/photos', () => {
 
   it('checks every file of the bad-upload corpus against its expected decision', async () => {
     h = await startHarness();
-    for (const entry of badManifest.files) {
-      const bytes = readFileSync(new URL(entry.file, BAD));
+    for (const entry of badUploadCorpus()) {
+      const bytes = readPhotoFixture(entry);
       const res = await request(h.app)
         .post('/v1/pets/corpus/photos')
         .set(alice)
@@ -107,7 +96,9 @@ describe('POST /v1/pets/{petId}/photos', () => {
       }
     }
     // Accepted ones are the pet's photos; nothing from the rejected ones.
-    const accepted = badManifest.files.filter((e) => e.expect === 'accept').map((e) => e.sha256);
+    const accepted = badUploadCorpus()
+      .filter((e) => e.expect === 'accept')
+      .map((e) => e.sha256);
     expect((await getPhotos(h.db, 'corpus')).map((p) => p.sha256).sort()).toEqual(accepted.sort());
   });
 

@@ -1,6 +1,6 @@
 // Per-owner write limits and the failed-authentication limit per client address,
 // as token buckets in real Redis. Limits shared by several api processes:
-// services/worker/test/reliability/overload.test.ts.
+// e2e/reliability/overload.test.ts.
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPhotos } from '@media-cluster/db';
 import { waitFor } from '@media-cluster/testkit';

@@ -9,6 +9,7 @@ import {
   envUrl,
   loadConfig,
 } from '@media-cluster/config';
+import { PHOTO_LIMITS } from '@media-cluster/photo';
 import { MAX_SHARDS, parseClusterNode } from '@media-cluster/queue';
 import { z } from 'zod';
 
@@ -61,7 +62,8 @@ const schema = z.object({
    * n x n distance matrix: 8n² bytes, 2 MB at 500, 200 MB at 5,000).
    */
   MAX_JOB_PHOTOS: envInt(1, 5_000).default(500),
-  MAX_PIXELS: envInt(1).default(40_000_000),
+  /** Decoded size limit (width x height), checked from the header before decoding: 40 Mpx (PHOTO_LIMITS). */
+  MAX_PIXELS: envInt(1).default(PHOTO_LIMITS.maxPixels),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Grace period for in-flight jobs on SIGTERM: 25 s (compose stops after 30 s). */
   SHUTDOWN_GRACE_MS: envInt(0).default(25_000),

@@ -1,3 +1,4 @@
+import { PHOTO_REJECTION_REASONS } from '@media-cluster/photo';
 import {
   CLUSTERS_PER_JOB_BUCKETS,
   LABEL_REASON,
@@ -7,13 +8,8 @@ import {
 } from '@media-cluster/semconv';
 import { type Attributes, metrics } from '@opentelemetry/api';
 
-export const PHOTO_FAILURE_REASONS = [
-  'missing_blob',
-  'corrupt',
-  'unsupported_type',
-  'too_large_dimensions',
-  'empty',
-] as const;
+/** `media_cluster_photos_failed{reason}`: a blob gone from the store, or why the photo was rejected. */
+export const PHOTO_FAILURE_REASONS = ['missing_blob', ...PHOTO_REJECTION_REASONS] as const;
 export const WEBHOOK_FAILURE_REASONS = ['timeout', 'http_status', 'network', 'refused'] as const;
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

@@ -1,5 +1,7 @@
 import { getLatestClusters } from '@media-cluster/db';
 import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { PetClusters } from '../contract/schemas.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -18,6 +20,6 @@ export function getPetClusters(deps: AppDeps, metrics: ApiMetrics) {
       jobId: result.jobId,
       finishedAt: result.finishedAt.toISOString(),
       clusters: result.clusters,
-    });
+    } satisfies z.output<typeof PetClusters>);
   };
 }

@@ -1,5 +1,7 @@
 import { migrationsApplied } from '@media-cluster/db';
 import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { CheckResult as CheckResultSchema, Health, NotReady, Ready } from '../contract/schemas.js';
 import type { AppDeps } from '../deps.js';
 
 /** Each dependency check gets this long: 2 s. */
@@ -8,11 +10,11 @@ const CHECK_TIMEOUT_MS = 2_000;
 /** ioredis states of a client that has lost (or never opened) its connection. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end', 'wait']);
 
-export type CheckResult = 'ok' | 'unreachable' | 'timeout' | 'pending' | 'not_configured';
+export type CheckResult = z.output<typeof CheckResultSchema>;
 
 export interface Readiness {
   ready: boolean;
-  checks: { redis: CheckResult; postgres: CheckResult; migrations: CheckResult };
+  checks: z.output<typeof Ready>['checks'];
 }
 
 async function check(probe: () => Promise<CheckResult>): Promise<CheckResult> {
@@ -51,7 +53,7 @@ export async function checkReadiness(deps: Pick<AppDeps, 'db' | 'redis'>): Promi
 export function health() {
   return (_req: Request, res: Response) => {
     res.setHeader('cache-control', 'no-store');
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok' } satisfies z.output<typeof Health>);
   };
 }
 
@@ -61,12 +63,14 @@ export function ready(deps: Pick<AppDeps, 'db' | 'redis' | 'logger'>) {
     const readiness = await checkReadiness(deps);
     res.setHeader('cache-control', 'no-store');
     if (readiness.ready) {
-      res.json({ status: 'ready', checks: readiness.checks });
+      res.json({ status: 'ready', checks: readiness.checks } satisfies z.output<typeof Ready>);
       return;
     }
-    const failed = Object.entries(readiness.checks)
-      .filter(([, result]) => result !== 'ok')
-      .map(([name]) => name);
-    res.status(503).json({ status: 'unavailable', failed, checks: readiness.checks });
+    const failed = (Object.keys(readiness.checks) as (keyof Readiness['checks'])[]).filter(
+      (name) => readiness.checks[name] !== 'ok',
+    );
+    res
+      .status(503)
+      .json({ status: 'unavailable', failed, checks: readiness.checks } satisfies z.output<typeof NotReady>);
   };
 }

@@ -9,8 +9,9 @@ import {
   listPhotoIds,
 } from '@media-cluster/db';
 import type { Request, Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { checkCallbackUrl } from '../callback-url.js';
+import { CreateJobRequest, type JobAccepted, type Job as JobView } from '../contract/schemas.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { securityViolation } from '../http/auth.js';
@@ -18,23 +19,8 @@ import type { ApiMetrics } from '../metrics.js';
 import { idempotencyKeyHeader, jobIdParam, parseBody, petIdParam } from '../validate.js';
 import { checkPetAccess, petNotFound } from './pet-access.js';
 
-/**
- * Ids a body may list before the per-job limit (MAX_JOB_PHOTOS, at most 5,000)
- * is checked on the distinct ones; MAX_JSON_BYTES bounds the body before that.
- */
-const MAX_LISTED_PHOTO_IDS = 10_000;
-
-const createJobBody = z.strictObject({
-  photoIds: z
-    .array(z.uuid({ error: 'expected a photo id (UUID)' }))
-    .min(1)
-    .max(MAX_LISTED_PHOTO_IDS)
-    .optional(),
-  callbackUrl: z.string().min(1).max(2_048).optional(),
-});
-
 /** The request as the idempotency check compares it: path pet + body, canonical. */
-function requestHash(petId: string, body: z.output<typeof createJobBody>): string {
+function requestHash(petId: string, body: z.output<typeof CreateJobRequest>): string {
   const canonical = JSON.stringify([petId, body.photoIds ?? null, body.callbackUrl ?? null]);
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -45,7 +31,7 @@ export function createClusteringJob(deps: AppDeps, metrics: ApiMetrics) {
   return async (req: Request, res: Response) => {
     const petId = petIdParam(req.params.petId);
     const idempotencyKey = idempotencyKeyHeader(req.get('idempotency-key'));
-    const body = parseBody(createJobBody, req.body);
+    const body = parseBody(CreateJobRequest, req.body);
     if (!(await checkPetAccess(req, db, metrics, petId))) throw petNotFound();
     const callbackUrl =
       body.callbackUrl === undefined
@@ -138,11 +124,13 @@ export function createClusteringJob(deps: AppDeps, metrics: ApiMetrics) {
       .status(202)
       .location(`/v1/jobs/${job.id}`)
       .setHeader('retry-after', String(config.RETRY_AFTER_SECONDS))
-      .json({ jobId: job.id, status: job.status, traceId: job.traceId });
+      .json({ jobId: job.id, status: job.status, traceId: job.traceId } satisfies z.output<
+        typeof JobAccepted
+      >);
   };
 }
 
-function jobView(job: Job) {
+function jobView(job: Job): z.output<typeof JobView> {
   return {
     jobId: job.id,
     petId: job.petId,

@@ -6,6 +6,7 @@
 export const PATHS = Object.freeze({
   health: '/health',
   ready: '/ready',
+  openapi: '/v1/openapi.json',
   photos: '/v1/pets/:petId/photos',
   clusteringJobs: '/v1/pets/:petId/clustering-jobs',
   clusters: '/v1/pets/:petId/clusters',

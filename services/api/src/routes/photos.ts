@@ -1,5 +1,7 @@
 import { ensurePetOwner, insertPhotos, type NewPhoto, withTransaction } from '@media-cluster/db';
 import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { UploadedPhotos } from '../contract/schemas.js';
 import type { AppDeps } from '../deps.js';
 import { securityViolation } from '../http/auth.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -68,6 +70,6 @@ export function uploadPhotos(deps: AppDeps, metrics: ApiMetrics) {
         height: p.height,
         bytes: p.bytes,
       })),
-    });
+    } satisfies z.output<typeof UploadedPhotos>);
   };
 }

@@ -24,7 +24,7 @@ export interface EmbedOptions {
   /** Photos read and embedded at once (EMBED_CONCURRENCY). */
   concurrency: number;
   span: Span;
-  /** Reads a photo's bytes; an error with `code` (e.g. `missing_blob`) fails that photo alone. */
+  /** Reads a photo's bytes; an error with a `reason` (e.g. `missing_blob`) fails that photo alone. */
   read(photo: PhotoRef): Promise<Buffer>;
 }
 

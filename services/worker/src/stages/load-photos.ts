@@ -7,7 +7,8 @@ export interface PhotoRef {
 
 /** Thrown by `readPhoto` when the blob is not in the store: that photo fails alone. */
 export class MissingBlobError extends Error {
-  readonly code = 'missing_blob';
+  /** The `media_cluster_photos_failed` reason, like a `PhotoRejectedError`'s. */
+  readonly reason = 'missing_blob';
 }
 
 /**

@@ -19,13 +19,13 @@ import {
 } from '@media-cluster/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../services/api/dist/index.js', import.meta.url));
 // The built entry (vitest itself resolves workspace packages to their TS sources).
 const REGISTER = fileURLToPath(
-  new URL('../node_modules/@media-cluster/telemetry/dist/register.js', import.meta.url),
+  new URL('../../services/api/node_modules/@media-cluster/telemetry/dist/register.js', import.meta.url),
 );
 const KEY = 'process-test-key-1';
-const PHOTO = readFileSync(new URL('../demo-photos/chelsea-01.jpg', import.meta.url));
+const PHOTO = readFileSync(new URL('../../services/api/demo-photos/chelsea-01.jpg', import.meta.url));
 const auth = { authorization: `Bearer ${KEY}` };
 
 let otlp: OtlpReceiver;

@@ -18,7 +18,7 @@ import {
   waitFor,
 } from '@media-cluster/testkit';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export type Role = 'api' | 'worker' | 'redis-server' | 'postgres';
 

@@ -114,7 +114,7 @@ describe('worker SIGKILLed mid-job', () => {
     expect(await stack.redis.xlen(dlq)).toBe(0);
   });
 
-  it('no raw pet id, API key or image bytes reached telemetry during the run', () => {
-    expect(telemetryLeaks(stack)).toEqual([]);
+  it('no raw pet id, API key or image bytes reached telemetry during the run', async () => {
+    expect(await telemetryLeaks(stack)).toEqual([]);
   });
 });

@@ -225,10 +225,10 @@ describe('two api processes, one Redis', () => {
     expect(rows.map((r) => completions.get(r.id) ?? 0)).toEqual(rows.map(() => 1));
   });
 
-  it('telemetry hygiene: no pet id or key (wrong ones included) in any span, metric label or log line', () => {
+  it('telemetry hygiene: no pet id or key (wrong ones included) in any span, metric label or log line', async () => {
     // (The client address is in the server spans' client.address, as HTTP semconv has it.)
     expect(
-      telemetryLeaks(stack, { secrets: [KEY_C, 'wrong-key-x-0123456789', 'wrong-key-0-0123456789'] }),
+      await telemetryLeaks(stack, { secrets: [KEY_C, 'wrong-key-x-0123456789', 'wrong-key-0-0123456789'] }),
     ).toEqual([]);
   });
 });

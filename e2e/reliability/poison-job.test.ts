@@ -146,7 +146,7 @@ describe('poison jobs', () => {
     expect(await stack.scrape(worker.metricsUrl, 'media_cluster_retries_total')).toBe(MAX_ATTEMPTS - 1);
   });
 
-  it('no raw pet id, API key or image bytes reached telemetry', () => {
-    expect(telemetryLeaks(stack)).toEqual([]);
+  it('no raw pet id, API key or image bytes reached telemetry', async () => {
+    expect(await telemetryLeaks(stack)).toEqual([]);
   });
 });

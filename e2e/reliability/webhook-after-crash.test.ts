@@ -210,6 +210,6 @@ describe('worker SIGKILLed between the result commit and the webhook', () => {
       { timeoutMs: 10_000, intervalMs: 100, what: 'no pending entries' },
     );
     expect(await stack.redis.xlen(dlq)).toBe(0);
-    expect(telemetryLeaks(stack)).toEqual([]);
+    expect(await telemetryLeaks(stack)).toEqual([]);
   });
 });

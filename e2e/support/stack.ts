@@ -26,7 +26,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { tinyPng } from './tiny-png.js';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Owner A's key (every helper uses it unless told otherwise) and owner B's. */
 export const KEY_A = 'stack-key-a-0123456789';

@@ -244,7 +244,7 @@ describe('SIGTERM under load', () => {
     expect(info.lag).toBe(0);
   }, 60_000);
 
-  it('no raw pet id, API key, callback query string or image bytes reached telemetry', () => {
-    expect(telemetryLeaks(stack, { secrets: [TOKEN] })).toEqual([]);
+  it('no raw pet id, API key, callback query string or image bytes reached telemetry', async () => {
+    expect(await telemetryLeaks(stack, { secrets: [TOKEN] })).toEqual([]);
   });
 });

@@ -97,7 +97,7 @@ describe('Redis restarted while jobs flow', () => {
     expect(await stack.redis.xlen(stack.keys.dlq)).toBe(0);
   }, 120_000);
 
-  it('no raw pet id, API key or image bytes reached telemetry', () => {
-    expect(telemetryLeaks(stack)).toEqual([]);
+  it('no raw pet id, API key or image bytes reached telemetry', async () => {
+    expect(await telemetryLeaks(stack)).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
-// Issue 5 end to end: api and worker as real processes (built dist, loaded with
-// the telemetry register hook), real Redis/Postgres, spans through testkit's
-// OTLP receiver. Upload the labelled set, run a job with a callback, and check
-// the ONE trace from the HTTP request to the webhook. Twice: on one Redis, and
-// on the run's Redis Cluster with the queue in 3 shards (issue 16).
+// End to end: api and worker as real processes (built dist, loaded with the
+// telemetry register hook), real Redis/Postgres, spans through testkit's OTLP
+// receiver. Twice: on one Redis, and on the run's Redis Cluster with the queue
+// in 3 shards. beforeAll uploads the labelled set, runs a job with a callback,
+// waits for its trace, reads the results and stops both processes; each test
+// then checks one thing of that run, in any order, alone or together.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -12,6 +13,7 @@ import { adjustedRandIndex } from '@media-cluster/clustering';
 import {
   createTestSchema,
   freePort,
+  imageMarkersIn,
   makeTempDir,
   type OtlpReceiver,
   PHOTO_FIXTURES_DIR,
@@ -22,12 +24,13 @@ import {
   startOtlpReceiver,
   type TestSchema,
   type TraceNode,
+  telemetryLeaks,
   uniqueName,
   waitFor,
 } from '@media-cluster/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SHARED = pathToFileURL(PHOTO_FIXTURES_DIR);
 const KEY = 'e2e-api-key-0123456789';
 
@@ -64,6 +67,8 @@ describe.each(BACKENDS)('end to end on $name', (backend) => {
   let apiMetricsPort: number;
   // A raw pet id that must never show up in telemetry.
   const petId = `pet-${uniqueName('e2e').slice(-12)}`;
+  /** What the run produced; every test reads it, none changes it. */
+  let run: Awaited<ReturnType<typeof runPipeline>>;
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
@@ -118,7 +123,8 @@ describe.each(BACKENDS)('end to end on $name', (backend) => {
         },
       }),
     ]);
-  }, 90_000);
+    run = await runPipeline();
+  }, 180_000);
 
   afterAll(async () => {
     await Promise.all([api?.stop(), worker?.stop()]);
@@ -140,58 +146,83 @@ describe.each(BACKENDS)('end to end on $name', (backend) => {
     return undefined;
   }
 
+  /**
+   * Upload → job (with a callback) → success → clusters, then wait for the
+   * job's whole trace and the webhook, scrape both /metrics pages and stop
+   * both processes with SIGTERM (which flushes their last telemetry).
+   */
+  async function runPipeline() {
+    const form = new FormData();
+    for (const f of manifest.files) {
+      const bytes = readFileSync(new URL(f.file, SHARED));
+      expect(createHash('sha256').update(bytes).digest('hex'), `${f.file} changed`).toBe(f.sha256);
+      form.append('photos', new Blob([bytes]), f.file.split('/').pop());
+    }
+    const upload = await fetch(`${apiUrl}/v1/pets/${petId}/photos`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
+    if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+    const { photos } = (await upload.json()) as { photos: { id: string; sha256: string }[] };
+    const idToFile = new Map(photos.map((p) => [p.id, manifest.files.find((f) => f.sha256 === p.sha256)!]));
+
+    const hookPort = (hooks.address() as AddressInfo).port;
+    const created = await fetch(`${apiUrl}/v1/pets/${petId}/clustering-jobs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': uniqueName('idem') },
+      body: JSON.stringify({ callbackUrl: `http://127.0.0.1:${hookPort}/hook?token=callback-secret-q` }),
+    });
+    const accepted = { status: created.status, body: (await created.json()) as Record<string, unknown> };
+    const jobId = String(accepted.body.jobId);
+    const traceId = String(accepted.body.traceId);
+
+    const job = await waitFor(
+      async () => {
+        const res = await fetch(`${apiUrl}/v1/jobs/${jobId}`, { headers: auth });
+        const j = (await res.json()) as { status: string; error: string | null };
+        if (j.status === 'dead_lettered') throw new Error(`job dead-lettered: ${j.error}`);
+        return j.status === 'succeeded' ? j : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: 'the job to succeed' },
+    );
+    const clustersRes = await fetch(`${apiUrl}/v1/pets/${petId}/clusters`, { headers: auth });
+    const clusters = {
+      status: clustersRes.status,
+      body: (await clustersRes.json()) as { clusters: { heroPhotoId: string; photoIds: string[] }[] },
+    };
+    const hook = await waitFor(() => hookCalls[0], { timeoutMs: 10_000, what: 'the webhook' });
+    await otlp.waitForSpans({ traceId, where: (s) => s.name === 'postgres.write' }, { timeoutMs: 30_000 });
+    // The webhook's CLIENT span ends last.
+    await otlp.waitForSpans(
+      { traceId, where: (s) => s.kind === 'CLIENT' && s.attributes['http.request.method'] === 'POST' },
+      { timeoutMs: 30_000 },
+    );
+    await otlp.waitForMetric('media_cluster_photos_processed', { timeoutMs: 10_000 });
+    const metricsPages = await Promise.all(
+      [apiMetricsPort, workerMetricsPort].map(async (port) =>
+        (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+      ),
+    );
+    const [apiExit, workerExit] = await Promise.all([api!.stop(), worker!.stop()]);
+    return { idToFile, accepted, jobId, traceId, job, clusters, hook, metricsPages, apiExit, workerExit };
+  }
+
   describe('upload → job → clusters, one trace', () => {
-    let jobId: string;
-    let traceId: string;
-    const idToFile = new Map<string, ManifestFile>();
-
-    it('uploads the labelled set and creates a job', async () => {
-      const form = new FormData();
-      for (const f of manifest.files) {
-        const bytes = readFileSync(new URL(f.file, SHARED));
-        expect(createHash('sha256').update(bytes).digest('hex'), `${f.file} changed`).toBe(f.sha256);
-        form.append('photos', new Blob([bytes]), f.file.split('/').pop());
-      }
-      const upload = await fetch(`${apiUrl}/v1/pets/${petId}/photos`, {
-        method: 'POST',
-        headers: auth,
-        body: form,
+    it('the upload stored every photo, and the job was accepted with a trace id', () => {
+      expect(run.idToFile.size).toBe(manifest.files.length);
+      expect(run.accepted.status).toBe(202);
+      expect(run.accepted.body).toMatchObject({
+        status: 'queued',
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
       });
-      expect(upload.status).toBe(201);
-      const { photos } = (await upload.json()) as { photos: { id: string; sha256: string }[] };
-      expect(photos).toHaveLength(manifest.files.length);
-      for (const p of photos) idToFile.set(p.id, manifest.files.find((f) => f.sha256 === p.sha256)!);
-
-      const hookPort = (hooks.address() as AddressInfo).port;
-      const created = await fetch(`${apiUrl}/v1/pets/${petId}/clustering-jobs`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': uniqueName('idem') },
-        body: JSON.stringify({ callbackUrl: `http://127.0.0.1:${hookPort}/hook?token=callback-secret-q` }),
-      });
-      expect(created.status).toBe(202);
-      const body = (await created.json()) as { jobId: string; traceId: string; status: string };
-      expect(body.status).toBe('queued');
-      expect(body.traceId).toMatch(/^[0-9a-f]{32}$/);
-      jobId = body.jobId;
-      traceId = body.traceId;
     });
 
-    it('the job succeeds and the clusters match the labelled groups', async () => {
-      const job = await waitFor(
-        async () => {
-          const res = await fetch(`${apiUrl}/v1/jobs/${jobId}`, { headers: auth });
-          const j = (await res.json()) as { status: string; error: string | null };
-          if (j.status === 'dead_lettered') throw new Error(`job dead-lettered: ${j.error}`);
-          return j.status === 'succeeded' ? j : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 200, what: 'the job to succeed' },
-      );
-      expect(job).toMatchObject({ status: 'succeeded', attempts: 1, traceId });
-
-      const res = await fetch(`${apiUrl}/v1/pets/${petId}/clusters`, { headers: auth });
-      expect(res.status).toBe(200);
-      const { clusters } = (await res.json()) as { clusters: { heroPhotoId: string; photoIds: string[] }[] };
-      const truth = new Map([...idToFile].map(([id, f]) => [id, f.group]));
+    it('the job succeeds and the clusters match the labelled groups', () => {
+      expect(run.job).toMatchObject({ status: 'succeeded', attempts: 1, traceId: run.traceId });
+      expect(run.clusters.status).toBe(200);
+      const { clusters } = run.clusters.body;
+      const truth = new Map([...run.idToFile].map(([id, f]) => [id, f.group]));
       expect(clusters.flatMap((c) => c.photoIds).sort()).toEqual([...truth.keys()].sort());
       expect(
         adjustedRandIndex(
@@ -199,26 +230,22 @@ describe.each(BACKENDS)('end to end on $name', (backend) => {
           truth,
         ),
       ).toBeGreaterThanOrEqual(0.95);
-      for (const c of clusters) expect(idToFile.get(c.heroPhotoId)!.sharp).toBe(true);
+      for (const c of clusters) expect(run.idToFile.get(c.heroPhotoId)!.sharp).toBe(true);
     });
 
-    it('the webhook arrives inside the job trace', async () => {
-      const call = await waitFor(() => hookCalls[0], { timeoutMs: 10_000, what: 'the webhook' });
-      expect(call.body).toEqual({
-        jobId,
+    it('the webhook arrives inside the job trace', () => {
+      expect(run.hook.body).toEqual({
+        jobId: run.jobId,
         status: 'succeeded',
         clustersUrl: `${apiUrl}/v1/pets/${petId}/clusters`,
       });
-      expect(String(call.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
+      expect(String(run.hook.headers.traceparent)).toMatch(
+        new RegExp(`^00-${run.traceId}-[0-9a-f]{16}-0[01]$`),
+      );
     });
 
-    it('one trace: HTTP server → send → process → stages (pg beneath postgres.write) → webhook client', async () => {
-      await otlp.waitForSpans({ traceId, where: (s) => s.name === 'postgres.write' }, { timeoutMs: 30_000 });
-      // The webhook's CLIENT span ends last; wait for it too.
-      await otlp.waitForSpans(
-        { traceId, where: (s) => s.kind === 'CLIENT' && s.attributes['http.request.method'] === 'POST' },
-        { timeoutMs: 30_000 },
-      );
+    it('one trace: HTTP server → send → process → stages (pg beneath postgres.write) → webhook client', () => {
+      const { traceId, jobId } = run;
       const roots = otlp.traceTree(traceId);
       const tree = otlp.renderTrace(traceId);
       expect(roots, tree).toHaveLength(1);
@@ -252,7 +279,7 @@ describe.each(BACKENDS)('end to end on $name', (backend) => {
         (s) => s.kind === 'CLIENT' && s.attributes['http.request.method'] === 'POST',
       );
       expect(webhook, tree).toBeDefined();
-      expect(String(hookCalls[0]!.headers.traceparent)).toContain(webhook!.span.spanId);
+      expect(String(run.hook.headers.traceparent)).toContain(webhook!.span.spanId);
 
       const embed = process!.children.find((c) => c.span.name === 'embed')!;
       expect(embed.span.attributes['media_cluster.photo_count']).toBe(manifest.files.length);
@@ -262,42 +289,37 @@ describe.each(BACKENDS)('end to end on $name', (backend) => {
     });
 
     it('no span attribute, metric label or log line holds a raw pet id, the API key, the callback query or image bytes', async () => {
-      await otlp.waitForMetric('media_cluster_photos_processed', { timeoutMs: 10_000 });
       const forbidden = [petId, KEY, 'callback-secret-q'];
-      const texts: string[] = [];
-      for (const s of otlp.spans) {
-        texts.push(s.name, JSON.stringify(s.attributes), JSON.stringify(s.events));
-        for (const v of Object.values(s.attributes)) {
-          if (typeof v === 'string') expect(v.length, `attribute on ${s.name}`).toBeLessThan(4096);
-        }
-      }
-      for (const m of otlp.metrics) texts.push(JSON.stringify(m.dataPoints.map((d) => d.attributes)));
-      for (const l of otlp.logs) texts.push(JSON.stringify(l.body), JSON.stringify(l.attributes));
-      for (const line of [...api!.logs(), ...worker!.logs()]) texts.push(JSON.stringify(line));
-      const all = texts.join('\n');
-      for (const secret of forbidden)
-        expect(all.includes(secret), `telemetry contains ${secret}`).toBe(false);
-
-      for (const port of [apiMetricsPort, workerMetricsPort]) {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        for (const secret of forbidden) expect(text.includes(secret)).toBe(false);
+      const leaks = await telemetryLeaks({
+        receiver: otlp,
+        forbidden,
+        services: ['media-cluster-api', 'media-cluster-worker'],
+        spans: [{ traceId: run.traceId, name: /^process / }],
+        stdout: () => [...api!.logs(), ...worker!.logs()],
+      });
+      expect(leaks).toEqual([]);
+      for (const page of run.metricsPages) {
+        expect(page).toMatch(/media_cluster_/);
+        for (const secret of forbidden) expect(page.includes(secret)).toBe(false);
+        expect(imageMarkersIn(page)).toEqual([]);
       }
     });
 
     it('worker logs job_completed with per-stage timings and the trace id', () => {
-      const done = worker!.logs().find((l) => l.event === 'job_completed' && l.job_id === jobId);
+      const done = worker!.logs().find((l) => l.event === 'job_completed' && l.job_id === run.jobId);
       expect(done).toBeDefined();
-      for (const key of ['embed_ms', 'cluster_ms', 'select_heroes_ms', 'postgres_write_ms', 'total_ms']) {
-        expect(typeof done![key]).toBe('number');
-      }
+      const stages = ['embed_ms', 'cluster_ms', 'select_heroes_ms', 'postgres_write_ms'];
+      for (const key of [...stages, 'total_ms']) expect(typeof done![key]).toBe('number');
+      // Embedding 48 photos takes time; the total covers every stage.
+      expect(done!.embed_ms as number).toBeGreaterThan(0);
+      for (const key of stages) expect(done!.total_ms as number).toBeGreaterThanOrEqual(done![key] as number);
       expect(done!.photo_count).toBe(manifest.files.length);
-      expect(done!.trace_id).toBe(traceId);
+      expect(done!.trace_id).toBe(run.traceId);
     });
 
-    it('both processes stop cleanly on SIGTERM', async () => {
-      const [a, w] = await Promise.all([api!.stop(), worker!.stop()]);
-      expect(a).toEqual({ code: 0, signal: null });
-      expect(w).toEqual({ code: 0, signal: null });
+    it('both processes stop cleanly on SIGTERM', () => {
+      expect(run.apiExit).toEqual({ code: 0, signal: null });
+      expect(run.workerExit).toEqual({ code: 0, signal: null });
     });
   });
 });

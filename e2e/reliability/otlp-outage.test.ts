@@ -133,7 +133,7 @@ describe('OTLP collector unreachable, then hanging, then back', () => {
     }
   }, 90_000);
 
-  it('no raw pet id, API key or image bytes reached telemetry', () => {
-    expect(telemetryLeaks(stack, { receiver })).toEqual([]);
+  it('no raw pet id, API key or image bytes reached telemetry', async () => {
+    expect(await telemetryLeaks(stack, { receiver })).toEqual([]);
   });
 });

@@ -161,7 +161,7 @@ describe('Postgres stopped mid-run', () => {
     expect((await fetch(`${stack.apiUrl}/ready`)).status).toBe(200);
   });
 
-  it('no raw pet id, API key or image bytes reached telemetry', () => {
-    expect(telemetryLeaks(stack)).toEqual([]);
+  it('no raw pet id, API key or image bytes reached telemetry', async () => {
+    expect(await telemetryLeaks(stack)).toEqual([]);
   });
 });
