@@ -33,6 +33,13 @@ afterAll(async () => {
   await stack?.stop();
 }, 60_000);
 
+/** V8 heap in use (MB) from a service's own /metrics (loopback needs no token). */
+async function heapUsedMb(target: string): Promise<number> {
+  const text = await (await fetch(`http://${target}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes'));
+  return Number(line?.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20;
+}
+
 function rssMb(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
@@ -105,7 +112,8 @@ describe('the collector stopped, then back', () => {
     // measured against a warmed-up process (heap sizing, sharp's buffers), not a cold one.
     const warmedUntil = Date.now() + 30_000;
     await keepServing(async () => Date.now() > warmedUntil, 'up');
-    const rss = [rssMb(services.api.child.pid), rssMb(services.worker.child.pid)];
+    const worker = services.targets.worker[0]!;
+    const before = { apiRss: rssMb(services.api.child.pid), workerHeap: await heapUsedMb(worker) };
     await stack.collector.stop();
     const firing = async () =>
       (await stack.prometheus.alerts()).some(
@@ -113,13 +121,19 @@ describe('the collector stopped, then back', () => {
       );
     const rounds = await keepServing(firing, 'down');
     expect(rounds).toBeGreaterThan(1);
-    const grown = [rssMb(services.api.child.pid) - rss[0]!, rssMb(services.worker.child.pid) - rss[1]!];
+    const grown = {
+      apiRss: rssMb(services.api.child.pid) - before.apiRss,
+      workerHeap: (await heapUsedMb(worker)) - before.workerHeap,
+    };
     process.stderr.write(
-      `[stack-faults] RSS growth while down: api ${grown[0]!.toFixed(0)} MB, worker ${grown[1]!.toFixed(0)} MB\n`,
+      `[stack-faults] growth while down: api RSS ${grown.apiRss.toFixed(0)} MB, worker V8 heap ${grown.workerHeap.toFixed(0)} MB ` +
+        `(worker RSS ${rssMb(services.worker.child.pid).toFixed(0)} MB)\n`,
     );
-    // Generous: the point is "not proportional to what was produced while it was down".
-    expect(grown[0]).toBeLessThan(100);
-    expect(grown[1]).toBeLessThan(150);
+    // Generous: the point is "not proportional to what was produced while it was down". The
+    // worker's RSS moves by hundreds of MB with photo buffers and GC timing whether or not a
+    // collector is there (measured), so for it the V8 heap, where queued spans and logs live, is read.
+    expect(grown.apiRss).toBeLessThan(100);
+    expect(grown.workerHeap).toBeLessThan(100);
   }, 360_000);
 
   it(`back: spans reach Jaeger and metrics reach Prometheus within ${BACK_WITHIN_MS / 1000} s`, async () => {
