@@ -1,5 +1,6 @@
 export { type ClusterNode, connectRedis, parseClusterNode, type RedisTarget } from './connect.js';
 export { createConsumer } from './consumer.js';
+export { queueEnv } from './env.js';
 export * from './errors.js';
 export { type DeadLetterReason, DLQ_FIELDS, JOB_FIELDS } from './fields.js';
 export {
@@ -13,6 +14,7 @@ export {
 } from './keys.js';
 export { DEFAULTS as QUEUE_DEFAULTS } from './options.js';
 export { createProducer } from './producer.js';
+export { defineScript, type LuaScript, runScript, type ScriptRunner } from './scripts/define-script.js';
 export { METRIC as QUEUE_METRICS } from './semconv.js';
 export type {
   Consumer,

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { findBinary } from './binaries.js';
 import { freePort } from './free-port.js';
-import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
-import type { ServerExit, ServiceHandle } from './service-handle.js';
+import { makeTempDir, removeTempDir, type Spawned, spawnTracked } from './processes.js';
+import { externalHandle, ownedHandle, type ServiceHandle } from './service-handle.js';
 import { waitFor } from './wait-for.js';
 
 export interface PostgresOptions {
@@ -67,7 +67,7 @@ export async function canConnect(url: string): Promise<boolean> {
 
 /** Starts a private PostgreSQL (initdb --no-sync, trust auth) on a free port in a temp dir. */
 export async function startPostgres(options: PostgresOptions = {}): Promise<ServiceHandle> {
-  if (options.url) return external(options.url);
+  if (options.url) return externalHandle('PostgreSQL', options.url, 5432);
   const initdb = findBinary('initdb');
   const postgres = findBinary('postgres');
   const user = postgresUser();
@@ -92,7 +92,6 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Serv
 
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let proc: Spawned | undefined;
-  let stopped = false;
 
   const launch = async () => {
     // Its own process group, so kill() takes the backends down with the postmaster.
@@ -154,45 +153,17 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Serv
     await waitFor(async () => !(await canConnect(url).catch(() => false)), { what: 'postgres to go down' });
   };
 
-  return {
-    url,
-    port,
-    owned: true,
-    get pid() {
-      return proc?.child.pid;
-    },
-    exited() {
-      return proc ? proc.exited : new Promise<ServerExit>(() => {});
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // SIGINT is postgres' "fast" shutdown: roll back open transactions, exit.
-      if (proc) await stopProcess(proc, 'SIGINT', 10_000);
+  return ownedHandle({
+    url: () => url,
+    port: () => port,
+    process: () => proc,
+    launch,
+    // SIGINT is postgres' "fast" shutdown: roll back open transactions, exit.
+    stopSignal: 'SIGINT',
+    graceMs: 10_000,
+    kill: killGroup,
+    cleanup: () => {
       if (!options.dataDir) removeTempDir(dir);
     },
-    kill: killGroup,
-    async restart() {
-      if (proc) await stopProcess(proc, 'SIGINT', 10_000);
-      await launch();
-    },
-  };
-}
-
-function external(url: string): ServiceHandle {
-  const refuse = async () => {
-    throw new Error(
-      `Cannot kill/restart an external PostgreSQL (${url}); start a private one for fault tests.`,
-    );
-  };
-  return {
-    url,
-    port: Number(new URL(url).port || 5432),
-    owned: false,
-    pid: undefined,
-    exited: () => new Promise<ServerExit>(() => {}),
-    stop: async () => {},
-    kill: refuse,
-    restart: refuse,
-  };
+  });
 }

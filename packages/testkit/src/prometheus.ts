@@ -4,7 +4,7 @@ import { freePort } from './free-port.js';
 import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
 import { createPrometheusApi, type PrometheusApi, type PromSample } from './prometheus-api.js';
 import { buildPrometheusConfig, type ScrapeTarget } from './prometheus-config.js';
-import type { ServerExit, ServiceHandle } from './service-handle.js';
+import { ownedHandle, type ServiceHandle } from './service-handle.js';
 import { stackBinaryPath } from './stack/go-programs.js';
 import { type WaitOptions, waitFor } from './wait-for.js';
 
@@ -82,7 +82,6 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   }
   let port = options.port ?? (await freePort());
   let proc: Spawned | undefined;
-  let stopped = false;
   const url = () => `http://127.0.0.1:${port}`;
 
   const launch = async () => {
@@ -123,21 +122,18 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
 
   const api = createPrometheusApi(url());
 
-  return {
+  const handle = ownedHandle({
+    url,
+    port: () => port,
+    process: () => proc,
+    launch,
+    stopSignal: 'SIGTERM',
+    graceMs: 10_000,
+    cleanup: () => removeTempDir(dir),
+  });
+  // Object.assign, not a spread: the handle's url, port and pid are getters (a retry may move the port).
+  return Object.assign(handle, {
     ...api,
-    get url() {
-      return url();
-    },
-    get port() {
-      return port;
-    },
-    owned: true,
-    get pid() {
-      return proc?.child.pid;
-    },
-    exited() {
-      return proc ? proc.exited : new Promise<ServerExit>(() => {});
-    },
     configFile,
     async waitForQuery(promql, predicate = (s) => s.length > 0, waitOptions = {}) {
       let last: PromSample[] | string = 'no answer yet';
@@ -169,18 +165,5 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
       const res = await fetch(`${url()}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`prometheus reload failed (HTTP ${res.status}): ${await res.text()}`);
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (proc) await stopProcess(proc, 'SIGTERM', 10_000);
-      removeTempDir(dir);
-    },
-    async kill() {
-      if (proc) await stopProcess(proc, 'SIGKILL');
-    },
-    async restart() {
-      if (proc) await stopProcess(proc, 'SIGTERM', 10_000);
-      await launch();
-    },
-  };
+  } satisfies Omit<PrometheusHandle, keyof ServiceHandle>);
 }

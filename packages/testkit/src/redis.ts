@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { findBinary } from './binaries.js';
 import { freePort } from './free-port.js';
 import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
-import type { ServerExit, ServiceHandle } from './service-handle.js';
+import { externalHandle, ownedHandle, type ServiceHandle } from './service-handle.js';
 import { waitFor } from './wait-for.js';
 
 export interface RedisOptions {
@@ -70,58 +70,26 @@ export async function launchRedisServer(
 
 /** Starts a private redis-server on a free port in a temp dir (or wraps `options.url`). */
 export async function startRedis(options: RedisOptions = {}): Promise<ServiceHandle> {
-  if (options.url) return external(options.url);
+  if (options.url) return externalHandle('Redis', options.url, 6379);
   const binary = findBinary('redis-server');
   const port = options.port ?? (await freePort());
   const dir = options.dataDir ?? makeTempDir('redis');
   if (options.dataDir) mkdirSync(dir, { recursive: true });
   const appendOnly = options.appendOnly ?? true;
   let proc: Spawned | undefined;
-  let stopped = false;
-
   const launch = async () => {
     proc = await launchRedisServer(binary, port, dir, ['--appendonly', appendOnly ? 'yes' : 'no']);
   };
   await launch();
 
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    owned: true,
-    get pid() {
-      return proc?.child.pid;
-    },
-    exited() {
-      return proc ? proc.exited : new Promise<ServerExit>(() => {});
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (proc) await stopProcess(proc, 'SIGTERM');
+  return ownedHandle({
+    url: () => `redis://127.0.0.1:${port}`,
+    port: () => port,
+    process: () => proc,
+    launch,
+    stopSignal: 'SIGTERM',
+    cleanup: () => {
       if (!options.dataDir) removeTempDir(dir);
     },
-    async kill() {
-      if (proc) await stopProcess(proc, 'SIGKILL');
-    },
-    async restart() {
-      if (proc) await stopProcess(proc, 'SIGTERM');
-      await launch();
-    },
-  };
-}
-
-function external(url: string): ServiceHandle {
-  const refuse = async () => {
-    throw new Error(`Cannot kill/restart an external Redis (${url}); start a private one for fault tests.`);
-  };
-  return {
-    url,
-    port: Number(new URL(url).port || 6379),
-    owned: false,
-    pid: undefined,
-    exited: () => new Promise<ServerExit>(() => {}),
-    stop: async () => {},
-    kill: refuse,
-    restart: refuse,
-  };
+  });
 }

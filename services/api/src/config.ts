@@ -9,7 +9,7 @@ import {
   loadConfig,
 } from '@media-cluster/config';
 import { PHOTO_LIMITS } from '@media-cluster/photo';
-import { MAX_SHARDS, parseClusterNode } from '@media-cluster/queue';
+import { queueEnv } from '@media-cluster/queue';
 import { z } from 'zod';
 
 const MB = 1024 * 1024;
@@ -119,15 +119,8 @@ const schema = z.object({
   METRICS_PORT: envPort().default(9464),
   /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
-  REDIS_URL: envUrl(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-  /** Redis Cluster nodes (`host:port` or `redis://` URLs, comma-separated); when set, used instead of REDIS_URL. */
-  REDIS_CLUSTER_NODES: envList()
-    .refine((nodes) => nodes.every((node) => parseClusterNode(node) !== undefined), {
-      error: 'expected comma-separated host:port or redis:// / rediss:// URLs with a port',
-    })
-    .optional(),
-  /** Streams the queue spreads jobs over (by pet), same in api and worker; see the README's Scaling section. */
-  QUEUE_SHARDS: envInt(1, MAX_SHARDS).default(1),
+  /** REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_SHARDS: the queue's own (shards by pet), same in api and worker. */
+  ...queueEnv,
   DATABASE_URL: envUrl(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/postgres'),
   API_KEYS: apiKeys(),
   /**

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../types.js';
+import type { Redis } from 'ioredis';
 
-/** A Lua script named, BullMQ-style, with its key count (`retry-2`). */
+/**
+ * A Lua script named, BullMQ-style, with its key count (`retry-2`). Exported for
+ * the api's rate limiter too: one convention for every script the project runs.
+ */
 export interface LuaScript {
   readonly name: string;
   readonly numberOfKeys: number;
@@ -14,13 +17,16 @@ export function defineScript(name: string, numberOfKeys: number, lua: string): L
   return Object.freeze({ name, numberOfKeys, lua, sha: createHash('sha1').update(lua).digest('hex') });
 }
 
+/** What runScript needs of a client (an ioredis `Redis` or `Cluster`). */
+export type ScriptRunner = Pick<Redis, 'evalsha' | 'eval'>;
+
 /**
  * EVALSHA, falling back to EVAL once when the script cache does not have it
  * (first call, or after a Redis restart / SCRIPT FLUSH). Keeps the caller's
  * client untouched (no defineCommand on a client the queue does not own).
  */
 export async function runScript(
-  redis: RedisClient,
+  redis: ScriptRunner,
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],

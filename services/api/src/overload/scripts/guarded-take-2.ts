@@ -1,4 +1,4 @@
-import { defineScript } from './define-script.js';
+import { defineScript } from '@media-cluster/queue';
 import { TOKEN_BUCKET_LUA } from './token-bucket.js';
 
 /**
