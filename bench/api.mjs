@@ -182,6 +182,11 @@ const shared = {
   QUEUE_PREFIX: PREFIX,
   PHOTO_DIR: photoDir,
   LOG_LEVEL: 'info',
+  // The overload guards off: one owner POSTs thousands of jobs a second here and nothing consumes
+  // them. This bench measures telemetry's cost; `pnpm bench overload` measures the guards'.
+  RATE_LIMIT_JOBS: 'off',
+  RATE_LIMIT_UPLOADS: 'off',
+  JOB_BACKLOG_CEILING: '0',
 };
 
 async function startApi(mode) {
