@@ -3,19 +3,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { RPCType, setRPCMetadata } from '@opentelemetry/core';
-import { type DataPoint, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { PROBLEM_BASE } from '../src/errors.js';
-import { createApiMetrics } from '../src/metrics.js';
 import { ALICE_KEY, alice, bob, type Harness, startHarness } from './harness.js';
-
-class TestReader extends MetricReader {
-  protected override async onForceFlush() {}
-  protected override async onShutdown() {}
-}
+import { metricsUnderTest } from './metrics-reader.js';
 
 const spans = new InMemorySpanExporter();
 const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
@@ -55,24 +49,6 @@ function tracedHandler(app: (req: IncomingMessage, res: ServerResponse) => void)
       });
     });
   };
-}
-
-async function withMetrics() {
-  const reader = new TestReader();
-  const provider = new MeterProvider({ readers: [reader] });
-  const metrics = createApiMetrics(provider.getMeter('test'));
-  const read = async (name: string, labels: Record<string, string> = {}) => {
-    const { resourceMetrics } = await reader.collect();
-    const metric = resourceMetrics.scopeMetrics
-      .flatMap((s) => s.metrics)
-      .find((m) => m.descriptor.name === name);
-    if (!metric) return undefined;
-    const point = (metric.dataPoints as DataPoint<number>[]).find((p) =>
-      Object.entries(labels).every(([k, v]) => p.attributes[k] === v),
-    );
-    return point?.value;
-  };
-  return { metrics, read };
 }
 
 describe('traces, request ids, logs and metrics', () => {
@@ -189,7 +165,7 @@ describe('traces, request ids, logs and metrics', () => {
 
   it('counts auth failures by reason, idempotency conflicts, polls, 304s and queued jobs (all from 0)', async () => {
     h = await startHarness();
-    const { metrics, read } = await withMetrics();
+    const { metrics, read } = metricsUnderTest();
     const app = createApp({ ...h.deps, metrics });
 
     for (const reason of ['missing_key', 'invalid_key', 'not_owner']) {
