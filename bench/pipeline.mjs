@@ -151,6 +151,9 @@ async function collectorAccepted() {
   };
 }
 
+/** The worker's last log lines (see startStack). */
+const workerLines = [];
+
 async function startStack(mode, profileName) {
   const [port, apiMetrics, workerMetrics] = [await freePort(), await freePort(), await freePort()];
   const profileDir = opts['cpu-prof'] && profileName ? join(opts['prof-dir'], profileName) : undefined;
@@ -168,8 +171,14 @@ async function startStack(mode, profileName) {
     env: { ...shared, ...otel, PORT: String(port), METRICS_PORT: String(apiMetrics) },
     readyUrl: `http://127.0.0.1:${apiMetrics}/ready`,
   });
+  workerLines.length = 0;
   const worker = await startService({
     name: 'worker',
+    // The last lines, for the message when jobs do not finish.
+    onLogLine: (line) => {
+      workerLines.push(JSON.stringify(line).slice(0, 400));
+      if (workerLines.length > 30) workerLines.shift();
+    },
     env: { ...shared, ...otel, WORKER_METRICS_PORT: String(workerMetrics) },
     readyUrl: `http://127.0.0.1:${workerMetrics}/ready`,
     // One directory per run: every thread (main, embedder pool, loader hook) writes its own profile.
@@ -237,7 +246,16 @@ async function waitAll(ids, timeoutMs) {
     );
     if (rows[0].bad > 0) throw new Error(`${rows[0].bad} job(s) failed`);
     if (rows[0].ok === ids.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0].ok}/${ids.length} jobs succeeded in time`);
+    if (Date.now() > deadline) {
+      const { rows: statuses } = await db.query(
+        'SELECT status, count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) GROUP BY status',
+        [ids],
+      );
+      const counts = statuses.map((r) => `${r.status} ${r.n}`).join(', ');
+      throw new Error(
+        `only ${rows[0].ok}/${ids.length} jobs succeeded in time (${counts}); the worker's last lines:\n${workerLines.join('\n')}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
