@@ -654,7 +654,13 @@ describe('the real api under abuse', () => {
     }
     for (const worker of stack.workers) {
       expect(worker.proc.child.exitCode).toBeNull();
-      expect((await fetch(`${worker.metricsUrl}/ready`)).status).toBe(200);
+      const ready = await fetch(`${worker.metricsUrl}/ready`);
+      expect(ready.status).toBe(200);
+      // Ready means consuming, not only connected.
+      expect(await ready.json()).toEqual({
+        ok: true,
+        checks: { consumer: 'ok', redis: 'ok', postgres: 'ok' },
+      });
     }
     // Still does its job: a normal upload and job go through.
     const [job] = await stack.seedJobs(1);

@@ -40,8 +40,10 @@ export async function main(): Promise<void> {
   const consumerName = `${hostname()}-${process.pid}`;
   const worker = createWorker({ config, redis, db, blobs, embedder, logger, consumerName });
 
+  // Ready means consuming: /ready answers 503 until the consumer group exists and the readers run.
+  let consuming = false;
   const ready = async () => {
-    const checks: Record<string, string> = {};
+    const checks: Record<string, string> = { consumer: consuming ? 'ok' : 'starting' };
     await Promise.all([
       // Commands wait in ioredis' offline queue while it reconnects (maxRetriesPerRequest: null),
       // so a lost connection is reported from its state, and each check is bounded on its own:
@@ -69,6 +71,7 @@ export async function main(): Promise<void> {
   });
 
   await worker.start();
+  consuming = true;
   logger.info(
     {
       event: 'worker_started',
