@@ -30,11 +30,11 @@
 //   on/off req/s >= 0.85x;  at a fixed --rate, telemetry adds <= 150 µs of api CPU per request on
 //   create-job and get-job (on - off, per round);  at saturation, on / on-node20 req/s >= 2x.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { buildServices, startOtlpSink, startService } from './lib/services.mjs';
+import { clusterPhotoFiles } from './lib/photos.mjs';
+import { buildServices, parseEnv, startOtlpSink, startService } from './lib/services.mjs';
 import {
   goalText,
   loadText,
@@ -42,7 +42,6 @@ import {
   markdownTable,
   median,
   pairedRatio,
-  repoRoot,
   round,
   writeResults,
 } from './lib/stats.mjs';
@@ -70,13 +69,6 @@ const rounds = Number(opts.rounds);
 const duration = Number(opts.duration);
 const warmup = Number(opts.warmup);
 const connections = Number(opts.connections);
-const parseEnv = (text) =>
-  Object.fromEntries(
-    text
-      .split(',')
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
 const onEnv = parseEnv(opts['on-env']);
 /**
  * Every api process of the run: `off`, `on`, the variants (all with telemetry), then with --node20
@@ -124,7 +116,6 @@ const { default: pg } = await import('pg');
 const KEY = 'bench-api-key-0123456789';
 const PET = 'bench-pet-1';
 const PREFIX = 'bench-api';
-const photosDir = process.env.PHOTOS_DIR ?? join(repoRoot, 'packages', 'testkit', 'fixtures', 'photos');
 
 const ROUTES = {
   'create-job': {
@@ -214,11 +205,8 @@ async function startApi(mode) {
 }
 
 async function uploadPhotos(api) {
-  const manifest = JSON.parse(readFileSync(join(photosDir, 'clusters', 'manifest.json'), 'utf8'));
   const form = new FormData();
-  for (const f of manifest.files.slice(0, 10)) {
-    form.append('photos', new Blob([readFileSync(join(photosDir, f.file))]), f.file.split('/').pop());
-  }
+  for (const f of clusterPhotoFiles().slice(0, 10)) form.append('photos', new Blob([f.bytes]), f.name);
   const res = await fetch(`${api.url}/v1/pets/${PET}/photos`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEY}` },

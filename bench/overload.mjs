@@ -34,11 +34,12 @@
 // limiter's Lua script time per request. Writes bench/results/<out>.json and <out>.svg (backlog and
 // latencies over time).
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { clusterPhotoFiles } from './lib/photos.mjs';
 import { buildServices, startOtlpSink, startService } from './lib/services.mjs';
 import { loadText, machine, markdownTable, percentile, repoRoot, round, writeResults } from './lib/stats.mjs';
 import { svgChart } from './lib/svg-plot.mjs';
@@ -102,7 +103,6 @@ const attackers = ['127.0.0.200', '127.0.0.201'].map((address, i) => ({
   address,
   key: `not-a-key-${i}-0123456789`,
 }));
-const photosDir = join(repoRoot, 'packages', 'testkit', 'fixtures', 'photos');
 
 const redisServer = await startRedis({ appendOnly: false });
 const postgres = await startPostgres();
@@ -215,11 +215,7 @@ function createJob(owner, { key = owner.key, address = owner.address } = {}) {
 }
 
 async function uploadAll() {
-  const manifest = JSON.parse(readFileSync(join(photosDir, 'clusters', 'manifest.json'), 'utf8'));
-  const files = manifest.files.map((f) => ({
-    name: f.file.split('/').pop(),
-    bytes: readFileSync(join(photosDir, f.file)),
-  }));
+  const files = clusterPhotoFiles();
   let n = 0;
   for (const owner of owners) {
     for (const pet of owner.pets) {

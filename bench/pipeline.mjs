@@ -31,10 +31,11 @@
 // `--cpu-prof`: V8 CPU profiles of every worker thread in --prof-dir/worker-<mode>-r<round>
 // (summarise with `node bench/lib/profile-summary.mjs <file> --after <s>`).
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildServices, processCpuMs, startOtlpSink, startService } from './lib/services.mjs';
+import { clusterPhotoFiles } from './lib/photos.mjs';
+import { buildServices, parseEnv, processCpuMs, startOtlpSink, startService } from './lib/services.mjs';
 import {
   goalText,
   loadText,
@@ -43,7 +44,6 @@ import {
   median,
   pairedRatio,
   percentile,
-  repoRoot,
   round,
   writeResults,
 } from './lib/stats.mjs';
@@ -79,13 +79,6 @@ const pets = Number(opts.pets);
 const rounds = Number(opts.rounds);
 const inflight = Number(opts.inflight);
 const warmupJobs = Number(opts.warmup);
-const parseEnv = (text) =>
-  Object.fromEntries(
-    text
-      .split(',')
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
 const onEnv = parseEnv(opts['on-env']);
 // Experiments on the baseline, e.g. NODE_OPTIONS for a process that loads what telemetry loads.
 const offEnv = parseEnv(opts['off-env']);
@@ -105,7 +98,6 @@ const { default: pg } = await import('pg');
 
 const KEY = 'bench-pipeline-key-0123456789';
 const PREFIX = 'bench-pipeline';
-const photosDir = process.env.PHOTOS_DIR ?? join(repoRoot, 'packages', 'testkit', 'fixtures', 'photos');
 const auth = { authorization: `Bearer ${KEY}` };
 
 const redisServer = await startRedis({ appendOnly: false });
@@ -202,11 +194,7 @@ async function startStack(mode, profileName) {
 }
 
 async function uploadAll(url) {
-  const manifest = JSON.parse(readFileSync(join(photosDir, 'clusters', 'manifest.json'), 'utf8'));
-  const files = manifest.files.map((f) => ({
-    name: f.file.split('/').pop(),
-    bytes: readFileSync(join(photosDir, f.file)),
-  }));
+  const files = clusterPhotoFiles();
   for (let p = 0; p < pets; p++) {
     const form = new FormData();
     for (let i = 0; i < photosPerJob; i++) {

@@ -206,3 +206,12 @@ export async function startOtlpSink({ cpus } = {}) {
     },
   };
 }
+
+/** `KEY=VALUE,KEY=VALUE` (a bench option) as an env object. */
+export const parseEnv = (text) =>
+  Object.fromEntries(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );

@@ -4,7 +4,7 @@ export const env = {
   traced: process.env.BENCH_TRACED === '1',
   redisUrl: process.env.BENCH_REDIS_URL,
   /** `host:port,...` of a Redis Cluster (then `redisUrl` is unused). */
-  clusterNodes: process.env.BENCH_CLUSTER_NODES ?? '',
+  clusterNodes: (process.env.BENCH_CLUSTER_NODES ?? '').split(',').filter(Boolean),
   shards: Number(process.env.BENCH_SHARDS ?? 1),
   /** Replicas the producer waits for (WAIT), as the api does on a cluster. */
   replicas: Number(process.env.BENCH_REPLICAS ?? 0),

@@ -37,7 +37,7 @@ if (env.system === 'queue') {
   const { connectRedis, createConsumer, queueNames } = await import('@media-cluster/queue');
   const redis = connectRedis({
     url: env.redisUrl,
-    clusterNodes: env.clusterNodes.split(',').filter(Boolean),
+    clusterNodes: env.clusterNodes,
   });
   const consumer = createConsumer({
     redis,

@@ -14,7 +14,7 @@ if (env.system === 'queue') {
   const { connectRedis, createProducer, queueNames } = await import('@media-cluster/queue');
   const redis = connectRedis({
     url: env.redisUrl,
-    clusterNodes: env.clusterNodes.split(',').filter(Boolean),
+    clusterNodes: env.clusterNodes,
   });
   const producer = createProducer({
     redis,

@@ -181,17 +181,24 @@ export async function startStack(options: StackOptions) {
     return handle;
   }
 
-  async function startApi(env: Record<string, string> = {}): Promise<ServiceProcess> {
+  /** An api process on the stack's Redis, Postgres and photo store, on these ports. */
+  async function spawnApi(
+    port: number,
+    metricsPort: number,
+    extra: Record<string, string>,
+    env: Record<string, string>,
+  ): Promise<ServiceProcess> {
     const proc = await spawnService({
       entry: `${ROOT}services/api/dist/index.js`,
       packageDir: `${ROOT}services/api`,
-      readyUrl: `${apiUrl}/ready`,
+      readyUrl: `http://127.0.0.1:${port}/ready`,
       readyTimeoutMs: 60_000,
       env: {
         ...common,
         OTEL_SERVICE_NAME: 'media-cluster-api',
-        PORT: String(apiPort),
-        METRICS_PORT: String(apiMetricsPort),
+        ...extra,
+        PORT: String(port),
+        METRICS_PORT: String(metricsPort),
         API_KEYS: `${KEY_A}:owner-a,${KEY_B}:owner-b`,
         ...options.apiEnv,
         ...env,
@@ -201,31 +208,17 @@ export async function startStack(options: StackOptions) {
     return proc;
   }
 
+  const startApi = (env: Record<string, string> = {}) => spawnApi(apiPort, apiMetricsPort, {}, env);
+
   /**
    * Another api process on the same Redis, Postgres and photo store (its own
    * ports): what a second replica behind a load balancer is.
    */
   async function startApiReplica(env: Record<string, string> = {}) {
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const url = `http://127.0.0.1:${port}`;
-    const proc = await spawnService({
-      entry: `${ROOT}services/api/dist/index.js`,
-      packageDir: `${ROOT}services/api`,
-      readyUrl: `${url}/ready`,
-      readyTimeoutMs: 60_000,
-      env: {
-        ...common,
-        OTEL_SERVICE_NAME: 'media-cluster-api',
-        OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=api-replica-${port}`,
-        PORT: String(port),
-        METRICS_PORT: String(metricsPort),
-        API_KEYS: `${KEY_A}:owner-a,${KEY_B}:owner-b`,
-        ...options.apiEnv,
-        ...env,
-      },
-    });
-    processes.push(proc);
-    return { proc, url, metricsUrl: `http://127.0.0.1:${metricsPort}` };
+    const instance = { OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=api-replica-${port}` };
+    const proc = await spawnApi(port, metricsPort, instance, env);
+    return { proc, url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}` };
   }
 
   let api!: ServiceProcess;

@@ -46,19 +46,21 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
 };
 
-/** Where each model's TypeScript interface lives (same packages, same OpenAPI/CRD source). */
-const TYPES: Record<string, string> = {
-  'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
-  'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
-  'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
-  'v1/ConfigMap': 'kubernetes-models/v1/ConfigMap',
-  'v1/Namespace': 'kubernetes-models/v1/Namespace',
-  'v1/PersistentVolumeClaim': 'kubernetes-models/v1/PersistentVolumeClaim',
-  'v1/Secret': 'kubernetes-models/v1/Secret',
-  'v1/Service': 'kubernetes-models/v1/Service',
-  'keda.sh/v1alpha1/ScaledObject': '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject',
-  'keda.sh/v1alpha1/TriggerAuthentication': '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication',
+/** Where a model's TypeScript interface lives: the same package, at its apiVersion/kind. */
+const typeModule = (key: string) =>
+  key.startsWith('keda.sh/') ? `@kubernetes-models/keda/${key}` : `kubernetes-models/${key}`;
+
+const COMPILER_OPTIONS: ts.CompilerOptions = {
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  target: ts.ScriptTarget.ES2022,
+  strict: true,
+  noEmit: true,
+  skipLibCheck: true,
+  types: [],
 };
+const defaultHost = ts.createCompilerHost(COMPILER_OPTIONS);
+const declarations = new Map<string, ts.SourceFile>();
 
 /**
  * Fields the schemas do not know, the first of each object, one line each ("" when none). The Kubernetes
@@ -72,26 +74,24 @@ export function unknownFields(docs: readonly Manifest[]): string {
   const file = join(repoPath('observability', 'test'), '__k8s-manifests__.ts');
   const lines = docs.map((doc, i) => {
     const key = `${doc.apiVersion}/${doc.kind}`;
-    const from = TYPES[key];
-    if (!from) throw new Error(`no type for ${key} (add it to k8s-support.ts)`);
-    return `export const m${i}: import('${from}').I${doc.kind} = ${JSON.stringify(doc)};`;
+    if (!MODELS[key]) throw new Error(`no type for ${key} (add it to k8s-support.ts)`);
+    return `export const m${i}: import('${typeModule(key)}').I${doc.kind} = ${JSON.stringify(doc)};`;
   });
-  const options: ts.CompilerOptions = {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: [],
-  };
-  const host = ts.createCompilerHost(options);
+  const host = ts.createCompilerHost(COMPILER_OPTIONS);
   const source = ts.createSourceFile(file, lines.join('\n'), ts.ScriptTarget.ES2022, true);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, ...rest) => (name === file ? source : getSourceFile(name, ...rest));
+  host.getSourceFile = (name, ...rest) => {
+    if (name === file) return source;
+    // The models' declaration files are the same for every call: parsed once per test file.
+    let parsed = declarations.get(name);
+    if (!parsed) {
+      parsed = defaultHost.getSourceFile(name, ...rest);
+      if (parsed) declarations.set(name, parsed);
+    }
+    return parsed;
+  };
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => name === file || fileExists(name);
-  const program = ts.createProgram({ rootNames: [file], options, host });
+  const program = ts.createProgram({ rootNames: [file], options: COMPILER_OPTIONS, host });
   return ts
     .getPreEmitDiagnostics(program, source)
     .map((d) => {

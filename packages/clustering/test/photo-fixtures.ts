@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PHOTO_FIXTURES_DIR, readPhotoFixture } from '@media-cluster/testkit';
+import { PHOTO_FIXTURES_DIR, readPhotoFixture, readPhotoManifest } from '@media-cluster/testkit';
 
 /** The labelled test photos shipped in testkit (or PHOTOS_DIR). */
 export const PHOTOS_DIR = PHOTO_FIXTURES_DIR;
@@ -20,16 +18,10 @@ export interface ClusterManifest {
   files: ClusterFile[];
 }
 
-function readManifest<T>(relative: string): T {
-  const path = join(PHOTOS_DIR, relative);
-  if (!existsSync(path)) throw new Error(`test photos missing: ${path} (set PHOTOS_DIR)`);
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
-}
-
 /** A manifest file's bytes, checked against its sha256. */
 export const readChecked = readPhotoFixture;
 
-export const clusterManifest = (): ClusterManifest => readManifest('clusters/manifest.json');
+export const clusterManifest = (): ClusterManifest => readPhotoManifest('clusters/manifest.json');
 
 /** Deterministic Fisher-Yates shuffle (mulberry32), so a failing order can be replayed. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {

@@ -4,6 +4,7 @@
 import { DbError } from './errors.js';
 import { isUuid } from './ids.js';
 import { COLUMNS, getJob, type JobRow, jobColumns, MAX_ERROR_CHARS, toJob } from './jobs.js';
+import { type JobPhotoRow, toJobPhoto } from './photos.js';
 import type { Queryable } from './queryable.js';
 import type { ClusterInput, Job, JobPhoto, JobStatus, WebhookStatus } from './types.js';
 
@@ -75,13 +76,9 @@ export interface JobAttempt {
   photos: JobPhoto[];
 }
 
-interface PhotoRefRow {
-  id: string;
-  sha256: string;
-  width: number;
-  height: number;
-  content_type: JobPhoto['contentType'];
-}
+/** An attempt starts: the one status change of startJobAttempt and markJobRunning. */
+const START_ATTEMPT = `SET status = 'running', attempts = GREATEST(j.attempts, $2), started_at = now(),
+            finished_at = NULL, updated_at = now()`;
 
 /**
  * Worker: an attempt starts, in one round trip. Unless the job already
@@ -97,11 +94,10 @@ export async function startJobAttempt(
   attempt: number,
 ): Promise<JobAttempt | null> {
   if (!isUuid(jobId)) return null;
-  const { rows } = await db.query<JobRow & { previous_status: JobStatus; photos: PhotoRefRow[] }>(
+  const { rows } = await db.query<JobRow & { previous_status: JobStatus; photos: JobPhotoRow[] }>(
     `WITH previous AS (SELECT id, status FROM jobs WHERE id = $1 FOR UPDATE)
      UPDATE jobs j
-        SET status = 'running', attempts = GREATEST(j.attempts, $2), started_at = now(),
-            finished_at = NULL, updated_at = now()
+        ${START_ATTEMPT}
        FROM previous
       WHERE j.id = previous.id AND previous.status <> 'succeeded'
      RETURNING ${jobColumns('j')}, previous.status AS previous_status,
@@ -116,13 +112,7 @@ export async function startJobAttempt(
     return {
       job: toJob(row),
       previousStatus: row.previous_status,
-      photos: row.photos.map((p) => ({
-        id: p.id,
-        sha256: p.sha256,
-        width: p.width,
-        height: p.height,
-        contentType: p.content_type,
-      })),
+      photos: row.photos.map(toJobPhoto),
     };
   }
   // Not updated: unknown, or already succeeded (the rare redelivery path).
@@ -149,8 +139,7 @@ export async function markJobRunning(
   const { rows } = await db.query<JobRow & { previous_status: JobStatus }>(
     `WITH previous AS (SELECT id, status FROM jobs WHERE id = $1 FOR UPDATE)
      UPDATE jobs j
-        SET status = 'running', attempts = GREATEST(j.attempts, $2), started_at = now(),
-            finished_at = NULL, updated_at = now()
+        ${START_ATTEMPT}
        FROM previous
       WHERE j.id = previous.id
      RETURNING ${jobColumns('j')}, previous.status AS previous_status`,

@@ -120,7 +120,7 @@ export async function countPhotos(db: Queryable, petId: string): Promise<number>
  */
 export async function getPhotosForJob(db: Queryable, jobId: string): Promise<JobPhoto[]> {
   if (!isUuid(jobId)) return [];
-  const { rows } = await db.query<Pick<PhotoRow, 'id' | 'sha256' | 'width' | 'height' | 'content_type'>>(
+  const { rows } = await db.query<JobPhotoRow>(
     `SELECT p.id, p.sha256, p.width, p.height, p.content_type
        FROM jobs j
        CROSS JOIN LATERAL unnest(j.photo_ids) WITH ORDINALITY AS wanted(photo_id, position)
@@ -129,11 +129,16 @@ export async function getPhotosForJob(db: Queryable, jobId: string): Promise<Job
       ORDER BY wanted.position`,
     [jobId],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    sha256: r.sha256,
-    width: r.width,
-    height: r.height,
-    contentType: r.content_type,
-  }));
+  return rows.map(toJobPhoto);
 }
+
+/** The columns of a photo a job needs. */
+export type JobPhotoRow = Pick<PhotoRow, 'id' | 'sha256' | 'width' | 'height' | 'content_type'>;
+
+export const toJobPhoto = (r: JobPhotoRow): JobPhoto => ({
+  id: r.id,
+  sha256: r.sha256,
+  width: r.width,
+  height: r.height,
+  contentType: r.content_type,
+});

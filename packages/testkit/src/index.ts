@@ -37,6 +37,7 @@ export {
   badUploadCorpus,
   PHOTO_FIXTURES_DIR,
   readPhotoFixture,
+  readPhotoManifest,
 } from './photo-fixtures.js';
 export { canConnect, type PostgresOptions, startPostgres } from './postgres.js';
 export {

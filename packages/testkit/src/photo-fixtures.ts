@@ -38,9 +38,14 @@ export function readPhotoFixture(entry: { file: string; sha256: string }): Buffe
   return bytes;
 }
 
+/** A manifest of the photo fixtures (`clusters/manifest.json`, `bad/manifest.json`), parsed. */
+export function readPhotoManifest<T>(relative: string): T {
+  const path = join(PHOTO_FIXTURES_DIR, relative);
+  if (!existsSync(path)) throw new Error(`test photos missing: ${path} (set PHOTOS_DIR)`);
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
 /** The bad-upload corpus: every upload edge case with its expected decision (`bad/manifest.json`). */
 export function badUploadCorpus(): BadUploadEntry[] {
-  const path = join(PHOTO_FIXTURES_DIR, 'bad', 'manifest.json');
-  if (!existsSync(path)) throw new Error(`bad-upload manifest missing: ${path} (set PHOTOS_DIR)`);
-  return (JSON.parse(readFileSync(path, 'utf8')) as { files: BadUploadEntry[] }).files;
+  return readPhotoManifest<{ files: BadUploadEntry[] }>('bad/manifest.json').files;
 }

@@ -5,6 +5,7 @@ import { findBinary } from './binaries.js';
 import { freePort } from './free-port.js';
 import { makeTempDir, removeTempDir, type Spawned, spawnTracked, stopProcess } from './processes.js';
 import { launchRedisServer, pingRedis } from './redis.js';
+import { externalHandle, ownedHandle } from './service-handle.js';
 import { waitFor } from './wait-for.js';
 
 /** Every hash slot of a Redis Cluster. */
@@ -160,19 +161,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
 
   const handle: RedisClusterHandle = {
     nodesEnv: clientPorts.map((p) => `127.0.0.1:${p}`).join(','),
-    nodes: clientPorts.map((port, i) => ({
-      port,
-      url: `redis://127.0.0.1:${port}`,
-      async kill() {
-        const proc = procs.get(port);
-        if (proc) await stopProcess(proc, 'SIGKILL');
-      },
-      async restart() {
-        const proc = procs.get(port);
-        if (proc) await stopProcess(proc, 'SIGTERM');
-        await launch(port, busPorts[i] as number);
-      },
-    })),
+    // kill() is SIGKILL, restart() SIGTERM then the same launch: ownedHandle's; the cluster's stop() removes the dir.
+    nodes: clientPorts.map((port, i) =>
+      ownedHandle({
+        url: () => `redis://127.0.0.1:${port}`,
+        port: () => port,
+        process: () => procs.get(port),
+        launch: () => launch(port, busPorts[i] as number),
+        stopSignal: 'SIGTERM',
+        cleanup: () => {},
+      }),
+    ),
     topology: () => topology(clientPorts),
     waitHealthy: (o = {}) => waitHealthy(clientPorts, o.replicas ?? true, o.timeoutMs ?? timeoutMs),
     stop,
@@ -251,12 +250,9 @@ async function waitHealthy(ports: readonly number[], replicas: boolean, timeoutM
 
 function external(nodes: string): RedisClusterHandle {
   const ports = nodes.split(',').map((n) => Number(new URL(n.includes('://') ? n : `redis://${n}`).port));
-  const refuse = async () => {
-    throw new Error(`Cannot kill/restart an external Redis Cluster (${nodes}); start a private one.`);
-  };
   return {
     nodesEnv: nodes,
-    nodes: ports.map((port) => ({ port, url: `redis://127.0.0.1:${port}`, kill: refuse, restart: refuse })),
+    nodes: ports.map((port) => externalHandle('Redis Cluster node', `redis://127.0.0.1:${port}`, 6379)),
     topology: () => topology(ports),
     waitHealthy: (o = {}) => waitHealthy(ports, o.replicas ?? true, o.timeoutMs ?? 30_000),
     stop: async () => {},

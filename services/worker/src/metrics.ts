@@ -14,9 +14,6 @@ export const WEBHOOK_FAILURE_REASONS = ['timeout', 'http_status', 'network', 're
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
-const options = ({ unit, description }: MetricSpec) =>
-  unit === undefined ? { description } : { unit, description };
-
 /**
  * The worker's instruments (docs/metrics.md; names, units and buckets from
  * @media-cluster/semconv). Every family is touched at start-up so dashboards
@@ -28,10 +25,10 @@ export function createWorkerMetrics(modelVersion: string) {
   // makes a meter provider without that view (tests) agree with production.
   const histogram = (spec: MetricSpec) =>
     meter.createHistogram(spec.name, {
-      ...options(spec),
+      ...spec,
       advice: { explicitBucketBoundaries: [...SECONDS_BUCKETS] },
     });
-  const counter = (spec: MetricSpec) => meter.createCounter(spec.name, options(spec));
+  const counter = (spec: MetricSpec) => meter.createCounter(spec.name, spec);
   const m = {
     embedding: histogram(WORKER_METRICS.embedding),
     clustering: histogram(WORKER_METRICS.clustering),
@@ -41,7 +38,7 @@ export function createWorkerMetrics(modelVersion: string) {
     photosProcessed: counter(WORKER_METRICS.photosProcessed),
     photosFailed: counter(WORKER_METRICS.photosFailed),
     clustersPerJob: meter.createHistogram(WORKER_METRICS.clustersPerJob.name, {
-      ...options(WORKER_METRICS.clustersPerJob),
+      ...WORKER_METRICS.clustersPerJob,
       advice: { explicitBucketBoundaries: [...CLUSTERS_PER_JOB_BUCKETS] },
     }),
   };
@@ -57,6 +54,6 @@ export function createWorkerMetrics(modelVersion: string) {
   };
   m.photosProcessed.add(0);
   for (const reason of PHOTO_FAILURE_REASONS) m.photosFailed.add(0, reasonLabels(reason));
-  for (const reason of WEBHOOK_FAILURE_REASONS) m.webhookFailures.add(0, { [LABEL_REASON]: reason });
+  for (const reason of WEBHOOK_FAILURE_REASONS) m.webhookFailures.add(0, reasonLabels(reason));
   return { ...m, modelVersion, reasonLabels };
 }

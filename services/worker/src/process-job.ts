@@ -16,7 +16,6 @@ import {
   ATTR_PHOTOS_FAILED,
   LABEL_MODEL_VERSION,
   LABEL_OUTCOME,
-  LABEL_REASON,
   SPAN_CLUSTER,
   SPAN_EMBED,
   SPAN_POSTGRES_WRITE,
@@ -71,7 +70,8 @@ export function createJobHandler(deps: ProcessJobDeps) {
         {
           event: 'job_failed',
           err: error,
-          code: error instanceof WorkerError ? error.code : undefined,
+          // Every coded error (WORKER_*, DB_*, CLUSTERING_*), not only the worker's own.
+          code: (error as { code?: unknown }).code,
           retryable: isRetryable(error),
           ...timings,
           total_ms: ms(started),
@@ -218,7 +218,7 @@ export function createJobHandler(deps: ProcessJobDeps) {
         'webhook delivered',
       );
     } else {
-      metrics.webhookFailures.add(1, { [LABEL_REASON]: result.reason });
+      metrics.webhookFailures.add(1, metrics.reasonLabels(result.reason));
       logger.warn(
         {
           event: 'webhook_failed',

@@ -2,6 +2,7 @@ import type { QueueNames } from '@media-cluster/queue';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Logger } from '../logger.js';
+import { withTimeout } from '../timeout.js';
 import { type BacklogRedis, readBacklog } from './backlog.js';
 import { redisDown } from './redis-state.js';
 
@@ -147,15 +148,14 @@ export function createBackpressure(options: BackpressureOptions): Backpressure {
 
   const redisReady = () => !redisDown(redis);
 
-  async function wait(promise: Promise<void>, ms = READ_WAIT_MS): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      promise,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, ms);
-      }),
-    ]);
-    clearTimeout(timer);
+  /**
+   * The backlog as last read plus what this api enqueued since, read again first when the
+   * reading is stale (waiting at most `waitMs`); undefined when blind (no reading for too long).
+   */
+  async function known(waitMs: number): Promise<number | undefined> {
+    if ((!reading || now() - reading.at >= cacheMs) && redisReady()) await withTimeout(refresh(), waitMs);
+    if (!reading || now() - reading.at > BLIND_AFTER_MS) return undefined;
+    return reading.backlog + (enqueued - reading.enqueuedMark);
   }
 
   function drainPerSecond(): number | undefined {
@@ -189,9 +189,9 @@ export function createBackpressure(options: BackpressureOptions): Backpressure {
 
     async admit() {
       if (ceiling === 0) return { admitted: true, admission: NOOP };
-      if ((!reading || now() - reading.at >= cacheMs) && redisReady()) await wait(refresh());
-      if (!reading || now() - reading.at > BLIND_AFTER_MS) return { admitted: true, admission: admission() };
-      const backlog = reading.backlog + (enqueued - reading.enqueuedMark) + inFlight;
+      const read = await known(READ_WAIT_MS);
+      if (read === undefined) return { admitted: true, admission: admission() };
+      const backlog = read + inFlight;
       if (backlog < ceiling) return { admitted: true, admission: admission() };
       const drain = drainPerSecond();
       return {
@@ -203,10 +203,6 @@ export function createBackpressure(options: BackpressureOptions): Backpressure {
       };
     },
 
-    async backlog() {
-      if ((!reading || now() - reading.at >= cacheMs) && redisReady()) await wait(refresh(), GAUGE_WAIT_MS);
-      if (!reading || now() - reading.at > BLIND_AFTER_MS) return undefined;
-      return reading.backlog + (enqueued - reading.enqueuedMark);
-    },
+    backlog: () => known(GAUGE_WAIT_MS),
   };
 }

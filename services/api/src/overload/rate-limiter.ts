@@ -3,6 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { ApiConfig, Rate } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RateLimitReason } from '../metrics.js';
+import { withTimeout } from '../timeout.js';
 import { type RateLimitKeys, rateLimitKeys } from './rate-limit-keys.js';
 import { redisDown } from './redis-state.js';
 import { guardedTake2, runScript, type ScriptRunner, take1 } from './scripts/index.js';
@@ -86,21 +87,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   ): Promise<ScriptReply | undefined> {
     // ioredis queues commands while it reconnects: a lost connection means "no answer" now.
     if (redisDown(redis)) return unavailable(new Error(`redis connection: ${redis.status}`));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), CALL_TIMEOUT_MS);
-    });
     try {
       // No CLIENT span per check: the server span's status already says 429.
       const reply = await context.with(suppressTracing(context.active()), () =>
-        Promise.race([runScript(redis, script, keyList, args), timeout]),
+        withTimeout(runScript(redis, script, keyList, args), CALL_TIMEOUT_MS),
       );
       if (reply === 'timeout') return unavailable(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`));
       return (reply as number[]).map(Number) as ScriptReply;
     } catch (error) {
       return unavailable(error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -3,12 +3,11 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { CheckResult as CheckResultSchema, Health, NotReady, Ready } from '../contract/schemas.js';
 import type { AppDeps } from '../deps.js';
+import { redisDown } from '../overload/redis-state.js';
+import { withTimeout } from '../timeout.js';
 
 /** Each dependency check gets this long: 2 s. */
 const CHECK_TIMEOUT_MS = 2_000;
-
-/** ioredis states of a client that has lost (or never opened) its connection. */
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end', 'wait']);
 
 export type CheckResult = z.output<typeof CheckResultSchema>;
 
@@ -17,16 +16,11 @@ export interface Readiness {
   checks: z.output<typeof Ready>['checks'];
 }
 
-async function check(probe: () => Promise<CheckResult>): Promise<CheckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<CheckResult>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), CHECK_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([probe().catch((): CheckResult => 'unreachable'), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function check(probe: () => Promise<CheckResult>): Promise<CheckResult> {
+  return withTimeout(
+    probe().catch((): CheckResult => 'unreachable'),
+    CHECK_TIMEOUT_MS,
+  );
 }
 
 /** Redis PING, Postgres SELECT 1 and "every migration applied", in parallel, each bounded. */
@@ -36,7 +30,7 @@ export async function checkReadiness(deps: Pick<AppDeps, 'db' | 'redis'>): Promi
     check(async () => {
       if (!redis) return 'not_configured';
       // ioredis queues commands while it reconnects: a lost connection is down now, not after a timeout.
-      if (redis.status !== undefined && DOWN_STATES.has(redis.status)) return 'unreachable';
+      if (redisDown(redis)) return 'unreachable';
       return (await redis.ping()) === 'PONG' ? 'ok' : 'unreachable';
     }),
     check(async () => {

@@ -2,6 +2,7 @@ import {
   type EmbeddedPhoto,
   embedPhotos as embedOnPool,
   type PhotoFailure,
+  type PhotoProcessor,
   type QualityScore,
 } from '@media-cluster/clustering';
 import { ATTR_PHOTO_ID, EVENT_PHOTO_EMBEDDED, EVENT_PHOTO_FAILED } from '@media-cluster/semconv';
@@ -10,14 +11,11 @@ import type { PhotoRef } from './load-photos.js';
 
 export type { EmbeddedPhoto, PhotoFailure };
 
-export interface PhotoEmbedder {
+export interface PhotoEmbedder
+  extends PhotoProcessor<{ vector: Float32Array; quality: QualityScore; width: number; height: number }> {
   readonly modelVersion: string;
   /** The distance threshold this embedder's vectors cluster at. */
   readonly clusterThreshold?: number;
-  process(
-    bytes: Buffer,
-    options?: { transfer?: boolean },
-  ): Promise<{ vector: Float32Array; quality: QualityScore; width: number; height: number }>;
 }
 
 export interface EmbedOptions {
